@@ -1,0 +1,155 @@
+"""The assistant's behaviour, shared by the Telegram bot and the console chat.
+
+Every user action comes in as a command, a free text or a button press and goes out
+as a list of `Reply`. Nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.knowledge import Entry, Knowledge, render_answer
+from bot.matcher import Match, Matcher
+from bot.replies import Button, Reply, User, rows
+from bot.telegram_html import escape
+
+# The persistent keyboard: each label is sent back as text and handled like its command.
+KEYBOARD_ACTIONS = {"📚 Chủ đề": "chude", "ℹ️ Hướng dẫn": "help"}
+MAIN_KEYBOARD = (tuple(KEYBOARD_ACTIONS),)
+_BUTTON_TEXT_LIMIT = 60
+
+GREETING = (
+    "Xin chào{name}! Tôi là <b>Trợ lý NTM</b>, trợ lý hỏi đáp về Chương trình xây dựng "
+    "nông thôn mới dành cho cán bộ, công chức xã.\n\n"
+    "Tôi trả lời các câu hỏi về:\n"
+    "• bộ tiêu chí nông thôn mới (hiện hành là QĐ 51/2025/QĐ-TTg, giai đoạn 2026-2030) "
+    "và các bộ tiêu chí trước đây;\n"
+    "• chuẩn cán bộ, công chức xã; đào tạo, bồi dưỡng;\n"
+    "• chuẩn tiếp cận pháp luật; xét, công nhận xã đạt chuẩn; bộ máy điều phối.\n\n"
+    "Cứ gõ câu hỏi như khi nhắn tin, có dấu hay không dấu đều được, ví dụ: "
+    "<i>tiêu chí 18 là gì</i>. Hoặc bấm <b>📚 Chủ đề</b> để xem theo chủ đề.\n\n"
+    "Mỗi câu trả lời đều ghi giai đoạn áp dụng và văn bản căn cứ. "
+    "Khi không chắc chắn, tôi sẽ nói rõ là chưa có câu trả lời."
+)
+
+HELP = (
+    "<b>Cách dùng Trợ lý NTM</b>\n\n"
+    "• Gõ câu hỏi bằng tiếng Việt, có dấu hay không dấu, viết tắt quen thuộc "
+    "(ntm, cb, tc, qđ…) đều được.\n"
+    "• Nếu câu hỏi chưa rõ, tôi sẽ gợi ý vài câu gần nhất để bạn chọn.\n"
+    "• Nếu chưa có câu trả lời đáng tin cậy, tôi sẽ nói rõ thay vì đoán.\n\n"
+    "<b>Các lệnh</b>\n"
+    "/chude – xem câu hỏi theo chủ đề\n"
+    "/help – hướng dẫn này\n"
+    "/start – giới thiệu và bàn phím chính"
+)
+
+NO_ANSWER = (
+    "Xin lỗi, tôi chưa có câu trả lời đáng tin cậy cho câu hỏi này nên không muốn đoán.\n\n"
+    "Bạn có thể:\n"
+    "• hỏi lại ngắn gọn hơn, nêu rõ tiêu chí, văn bản hoặc giai đoạn;\n"
+    "• xem các câu hỏi theo chủ đề (/chude);\n"
+    "• hỏi Văn phòng điều phối nông thôn mới của tỉnh hoặc cán bộ phụ trách của xã."
+)
+
+GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
+UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lệnh."
+STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # shown in the phone's command menu
+
+
+COMMANDS = (
+    Command("start", "Giới thiệu trợ lý"),
+    Command("chude", "Xem câu hỏi theo chủ đề"),
+    Command("help", "Hướng dẫn sử dụng"),
+)
+
+
+class Assistant:
+    def __init__(self, config: Config, knowledge: Knowledge) -> None:
+        self.config = config
+        self.knowledge = knowledge
+        self.matcher = Matcher(knowledge, config.matching)
+
+    # --- entry points ----------------------------------------------------------------
+
+    def message(self, text: str, user: User) -> list[Reply]:
+        """A typed message: a command ("/chude", "/xa Bình Lợi") or a question."""
+        if text.startswith("/"):
+            word, _, args = text.partition(" ")
+            return self.command(word[1:].split("@")[0], args.strip(), user)
+        return self.text(text, user)
+
+    def command(self, name: str, args: str, user: User) -> list[Reply]:
+        handlers: dict[str, Callable[[str, User], list[Reply]]] = {
+            "start": self._start,
+            "help": lambda _a, _u: [Reply(HELP)],
+            "chude": lambda _a, _u: [self._categories()],
+        }
+        handler = handlers.get(name.lower())
+        return handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
+
+    def text(self, text: str, user: User) -> list[Reply]:
+        action = KEYBOARD_ACTIONS.get(text.strip())
+        if action:
+            return self.command(action, "", user)
+        return [self._reply_to_match(self.matcher.match(text))]
+
+    def button(self, data: str, user: User) -> list[Reply]:
+        kind, _, value = data.partition(":")
+        if kind == "a" and value in self.knowledge.entries:
+            return [self._answer(self.knowledge.entries[value])]
+        if kind == "c" and self.knowledge.category(value):
+            return [self._category(value)]
+        if kind == "cats":
+            return [self._categories()]
+        return [Reply(STALE_BUTTON)]
+
+    # --- replies ---------------------------------------------------------------------
+
+    def _start(self, _args: str, user: User) -> list[Reply]:
+        name = f" {escape(user.first_name)}" if user.first_name else ""
+        return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
+
+    def _reply_to_match(self, match: Match) -> Reply:
+        if match.decision == "answer":
+            return self._answer(self.knowledge.entries[match.id])
+        if match.decision == "suggest":
+            buttons = [_entry_button(self.knowledge.entries[c.id]) for c in match.suggestions]
+            buttons.append(Button("Không phải – xem theo chủ đề", "cats"))
+            return Reply("Có phải bạn muốn hỏi:", rows(buttons))
+        if not self.matcher.query_tokens(match.question):
+            return Reply(GREETING_ONLY)
+        return Reply(NO_ANSWER, rows([Button("📚 Xem theo chủ đề", "cats")]))
+
+    def _answer(self, entry: Entry) -> Reply:
+        related = [
+            _entry_button(self.knowledge.entries[r])
+            for r in entry.related
+            if r in self.knowledge.entries
+        ]
+        return Reply(render_answer(entry), rows(related))
+
+    def _categories(self) -> Reply:
+        buttons = [Button(c.title, f"c:{c.id}") for c in self.knowledge.categories]
+        return Reply("<b>Chọn chủ đề:</b>", rows(buttons))
+
+    def _category(self, category_id: str) -> Reply:
+        category = self.knowledge.category(category_id)
+        buttons = [_entry_button(self.knowledge.entries[i]) for i in category.entry_ids]
+        buttons.append(Button("⬅️ Các chủ đề", "cats"))
+        return Reply(f"<b>{escape(category.title)}</b>\nChọn câu hỏi:", rows(buttons))
+
+
+def _entry_button(entry: Entry) -> Button:
+    text = entry.question
+    if len(text) > _BUTTON_TEXT_LIMIT:
+        text = text[: _BUTTON_TEXT_LIMIT - 1].rstrip() + "…"
+    return Button(text, f"a:{entry.id}")

@@ -1,0 +1,115 @@
+"""`ntm-bot`: the command line, a thin layer over the services."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from bot.assistant import Assistant
+from bot.config import Config, ConfigError, load_config
+from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
+from bot.matcher import Match, Matcher
+from bot.replies import User
+
+_CLI_USER = User(0)
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Tệp cấu hình YAML (mặc định: cấu hình có sẵn, dùng kho tri thức kèm theo).",
+)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _knowledge(directory: Path) -> Knowledge:
+    try:
+        return load_knowledge(directory)
+    except KnowledgeError as exc:
+        lines = [f"Kho tri thức {directory} chưa hợp lệ ({len(exc.problems)} lỗi):"]
+        lines += [f"  {p}" for p in exc.problems]
+        lines.append("Sửa các lỗi trên rồi chạy lại `ntm-bot check`.")
+        raise click.ClickException("\n".join(lines)) from None
+
+
+@click.group(help="Trợ lý NTM: trợ lý hỏi đáp nông thôn mới cho cán bộ, công chức xã.")
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@main.command(help="Chạy bot Telegram (long polling, hoặc webhook nếu đã cấu hình).")
+@CONFIG_OPTION
+def run(config_path: Path | None) -> None:
+    from bot import telegram_app
+
+    config = _config(config_path)
+    try:
+        config.require_token()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    assistant = Assistant(config, _knowledge(config.knowledge_dir))
+    telegram_app.run(config, assistant)
+
+
+@main.command(help="Trò chuyện với trợ lý ngay trên máy (không cần token, không cần mạng).")
+@CONFIG_OPTION
+def chat(config_path: Path | None) -> None:
+    from bot.console import chat as console_chat
+
+    config = _config(config_path)
+    console_chat(Assistant(config, _knowledge(config.knowledge_dir)))
+
+
+@main.command(help="Hỏi một câu, in câu trả lời (hoặc JSON với --json).")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+@click.argument("question")
+def ask(config_path: Path | None, as_json: bool, question: str) -> None:
+    from bot.console import render
+
+    config = _config(config_path)
+    knowledge = _knowledge(config.knowledge_dir)
+    if as_json:
+        click.echo(
+            json.dumps(
+                match_json(Matcher(knowledge, config.matching).match(question)), ensure_ascii=False
+            )
+        )
+        return
+    for reply in Assistant(config, knowledge).text(question, user=_CLI_USER):
+        click.echo(render(reply))
+
+
+@main.command(help="Kiểm tra kho tri thức; báo mọi lỗi kèm tệp và dòng.")
+@CONFIG_OPTION
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+def check(config_path: Path | None, directory: Path | None) -> None:
+    config = _config(config_path)
+    knowledge = _knowledge(directory or config.knowledge_dir)
+    count = len(knowledge.entries)
+    click.echo(f"Kho tri thức hợp lệ: {count} mục trong {len(knowledge.categories)} chủ đề.")
+
+
+def match_json(match: Match) -> dict:
+    return {
+        "question": match.question,
+        "decision": match.decision,
+        "id": match.id,
+        "score": match.score,
+        "candidates": [
+            {"id": c.id, "score": c.score, "question": c.question} for c in match.candidates
+        ],
+    }

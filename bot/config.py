@@ -1,0 +1,214 @@
+"""The one configuration object, loaded from YAML with environment overrides.
+
+Every problem becomes a `ConfigError` whose message is one Vietnamese sentence saying
+what to fix, so the CLI can print it instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot import BUNDLED_KNOWLEDGE_DIR
+
+TOKEN_ENV = "NTM_BOT_TOKEN"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person running the bot."""
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url: str
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    secret_token: str | None = None
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    base_file_url: str = DEFAULT_BASE_FILE_URL
+    webhook: WebhookConfig | None = None
+    rate_limiter: bool = True
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    """Cut-offs on the matcher's 0-100 score (see bot.matcher for what they mean)."""
+
+    answer_threshold: float = 62.0
+    suggest_threshold: float = 45.0
+    margin: float = 6.0
+
+
+@dataclass(frozen=True)
+class BroadcastConfig:
+    rate_per_second: float = 25.0
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    database: Path = Path("ntm-bot.sqlite3")
+    knowledge_dir: Path = BUNDLED_KNOWLEDGE_DIR
+    coordinators: frozenset[int] = frozenset()
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
+    broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    source: Path | None = None
+
+    def require_token(self) -> str:
+        if not self.telegram.token:
+            raise ConfigError(
+                "Chưa có token của bot: đặt biến môi trường NTM_BOT_TOKEN "
+                "hoặc khai báo telegram.token trong tệp cấu hình."
+            )
+        return self.telegram.token
+
+    def is_coordinator(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.coordinators
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load the config file (or the built-in defaults when `path` is None)."""
+    raw: dict[str, Any] = {}
+    source = None
+    if path is not None:
+        source = Path(path)
+        raw = _read_yaml(source)
+    config = _build(raw, source)
+    env_token = os.environ.get(TOKEN_ENV, "").strip()
+    if env_token:
+        config = _replace_token(config, env_token)
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"Không tìm thấy tệp cấu hình {path}.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Không đọc được tệp cấu hình {path}: {exc}.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" (dòng {line + 1})" if line is not None else ""
+        raise ConfigError(f"Tệp cấu hình {path} sai cú pháp YAML{where}.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Tệp cấu hình {path} phải là một bảng khóa: giá trị.")
+    return data
+
+
+def _build(raw: dict[str, Any], source: Path | None) -> Config:
+    base = source.parent if source else Path.cwd()
+    tg = _section(raw, "telegram")
+    matching = _section(raw, "matching")
+    broadcast = _section(raw, "broadcast")
+    webhook = _section(tg, "webhook", "telegram.webhook") if tg.get("webhook") else None
+    defaults = Config()
+    knowledge = raw.get("knowledge_dir")
+    return Config(
+        telegram=TelegramConfig(
+            token=_opt_str(tg, "token", "telegram.token"),
+            base_url=_opt_str(tg, "base_url", "telegram.base_url") or DEFAULT_BASE_URL,
+            base_file_url=_opt_str(tg, "base_file_url", "telegram.base_file_url")
+            or DEFAULT_BASE_FILE_URL,
+            webhook=_webhook(webhook) if webhook else None,
+            rate_limiter=_bool(tg, "rate_limiter", "telegram.rate_limiter", True),
+        ),
+        database=_path(raw.get("database"), base, "database") or defaults.database,
+        knowledge_dir=_path(knowledge, base, "knowledge_dir") or defaults.knowledge_dir,
+        coordinators=_coordinators(raw.get("coordinators")),
+        matching=MatchingConfig(
+            answer_threshold=_number(matching, "answer_threshold", 62.0),
+            suggest_threshold=_number(matching, "suggest_threshold", 45.0),
+            margin=_number(matching, "margin", 6.0),
+        ),
+        broadcast=BroadcastConfig(
+            rate_per_second=_number(broadcast, "rate_per_second", 25.0, "broadcast")
+        ),
+        source=source,
+    )
+
+
+def _section(raw: dict[str, Any], key: str, name: str | None = None) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"Mục {name or key} trong cấu hình phải là một bảng khóa: giá trị.")
+    return value
+
+
+def _opt_str(raw: dict[str, Any], key: str, name: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"Giá trị {name} trong cấu hình phải là chuỗi ký tự.")
+    return value.strip()
+
+
+def _bool(raw: dict[str, Any], key: str, name: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"Giá trị {name} trong cấu hình phải là true hoặc false.")
+    return value
+
+
+def _number(raw: dict[str, Any], key: str, default: float, section: str = "matching") -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"Giá trị {section}.{key} trong cấu hình phải là một số không âm.")
+    return float(value)
+
+
+def _path(value: Any, base: Path, name: str) -> Path | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"Giá trị {name} trong cấu hình phải là đường dẫn (chuỗi ký tự).")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _webhook(raw: dict[str, Any]) -> WebhookConfig:
+    url = _opt_str(raw, "url", "telegram.webhook.url")
+    if not url:
+        raise ConfigError("Thiếu telegram.webhook.url (địa chỉ https công khai của webhook).")
+    port = raw.get("port", 8443)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError("telegram.webhook.port phải là số cổng từ 1 đến 65535.")
+    return WebhookConfig(
+        url=url,
+        listen=_opt_str(raw, "listen", "telegram.webhook.listen") or "0.0.0.0",
+        port=port,
+        secret_token=_opt_str(raw, "secret_token", "telegram.webhook.secret_token"),
+    )
+
+
+def _coordinators(value: Any) -> frozenset[int]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ConfigError(
+            "Mục coordinators trong cấu hình phải là danh sách mã số người dùng Telegram "
+            "(số nguyên)."
+        )
+    return frozenset(value)
+
+
+def _replace_token(config: Config, token: str) -> Config:
+    return replace(config, telegram=replace(config.telegram, token=token))

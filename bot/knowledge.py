@@ -1,0 +1,455 @@
+"""The FAQ knowledge base: loaded from `knowledge/*.yaml`, validated, immutable.
+
+`load_knowledge` reads every file and reports every problem it finds (each with its
+file and line) instead of stopping at the first one, so a coordinator fixes a broken
+edit in one pass. The bot refuses to start on an invalid knowledge base.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import telegram_html
+from bot.normalize import Lexicon, normalize
+from bot.yaml_lines import LineDict, LineList, YamlSyntaxError
+from bot.yaml_lines import load as load_yaml
+
+SYNONYMS_FILE = "synonyms.yaml"
+CATALOGUE_FILE = "catalogue.yaml"
+MIN_ALTERNATES = 6
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SOURCE_DATE = re.compile(r"^(?:(?:\d{1,2}/)?\d{1,2}/)?(?:19|20)\d\d$")
+_ENTRY_FIELDS = {
+    "id",
+    "question",
+    "alternates",
+    "answer",
+    "period",
+    "sources",
+    "updated",
+    "related",
+    "tags",
+}
+_SOURCE_FIELDS = {"doc", "date", "title", "url"}
+
+
+@dataclass(frozen=True)
+class Source:
+    doc: str
+    date: str
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    category: str
+    question: str
+    alternates: tuple[str, ...]
+    answer: str
+    period: str
+    sources: tuple[Source, ...]
+    updated: dt.date
+    related: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The canonical question first, then the alternates: what the matcher indexes."""
+        return (self.question, *self.alternates)
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    title: str
+    entry_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    categories: tuple[Category, ...]
+    entries: dict[str, Entry]
+    lexicon: Lexicon
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _Location:
+    """Where an entry and each of its phrasings stand in their file."""
+
+    file: str
+    line: int
+    phrasing_lines: tuple[int, ...]
+
+
+class KnowledgeError(Exception):
+    """The knowledge base is invalid; `problems` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+def load_knowledge(directory: Path) -> Knowledge:
+    """Load and validate a knowledge directory; raise `KnowledgeError` listing all problems."""
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise KnowledgeError([Problem(str(directory), 0, "không tìm thấy thư mục kho tri thức")])
+
+    lexicon = _load_lexicon(directory / SYNONYMS_FILE, problems)
+    categories: list[Category] = []
+    entries: dict[str, Entry] = {}
+    where: dict[str, _Location] = {}  # entry id -> its location, for cross-file messages
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name in (SYNONYMS_FILE, CATALOGUE_FILE):
+            continue
+        loaded = _load_category(path, problems)
+        if loaded is None:
+            continue
+        category, file_entries = loaded
+        categories.append(category)
+        for entry, location in file_entries:
+            if entry.id in entries:
+                first = where[entry.id]
+                problems.append(
+                    Problem(
+                        location.file,
+                        location.line,
+                        f"id '{entry.id}' bị trùng (đã có ở {first.file}:{first.line})",
+                    )
+                )
+                continue
+            entries[entry.id] = entry
+            where[entry.id] = location
+
+    _check_related(entries, where, problems)
+    _check_shared_phrasings(entries, where, lexicon, problems)
+    _check_catalogue(directory / CATALOGUE_FILE, categories, entries, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    return Knowledge(tuple(categories), entries, lexicon)
+
+
+def render_answer(entry: Entry) -> str:
+    """The answer as the bot sends it: body, period and legal basis."""
+    lines = [
+        entry.answer.strip(),
+        "",
+        f"<i>Giai đoạn áp dụng: {telegram_html.escape(entry.period)}</i>",
+    ]
+    lines.append("<b>Căn cứ:</b>")
+    for source in entry.sources:
+        doc = telegram_html.escape(source.doc)
+        if source.url:
+            doc = f'<a href="{telegram_html.escape(source.url)}">{doc}</a>'
+        # A full date reads "ngày 29/12/2025"; a bare year or month reads "(2024)".
+        date = telegram_html.escape(source.date)
+        when = f"ngày {date}" if source.date.count("/") == 2 else f"({date})"
+        lines.append(f"• {doc} {when}: {telegram_html.escape(source.title)}")
+    return "\n".join(lines)
+
+
+# --- loading one category file ------------------------------------------------------
+
+
+def _load_category(
+    path: Path, problems: list[Problem]
+) -> tuple[Category, list[tuple[Entry, _Location]]] | None:
+    name = path.name
+    try:
+        data = load_yaml(path)
+    except YamlSyntaxError as exc:
+        problems.append(Problem(name, exc.line, exc.message))
+        return None
+    if not isinstance(data, LineDict):
+        problems.append(Problem(name, 1, "tệp phải có các khóa category, title và entries"))
+        return None
+    _report_duplicate_keys(name, data, problems)
+    category_id = data.get("category")
+    if category_id != path.stem:
+        problems.append(
+            Problem(name, data.line_of("category"), f"category phải là '{path.stem}' (tên tệp)")
+        )
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append(Problem(name, data.line_of("title"), "thiếu title (tên chủ đề)"))
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, LineList) or not raw_entries:
+        problems.append(Problem(name, data.line_of("entries"), "entries phải là danh sách câu hỏi"))
+        return None
+    file_entries = []
+    for index, raw in enumerate(raw_entries):
+        line = raw_entries.line_of(index)
+        entry = _parse_entry(name, path.stem, raw, line, problems)
+        if entry is not None:
+            lines = (raw.line_of("question"), *raw["alternates"].lines)
+            file_entries.append((entry, _Location(name, line, lines)))
+    category = Category(
+        path.stem,
+        _nfc(title) if isinstance(title, str) else path.stem,
+        tuple(e.id for e, _ in file_entries),
+    )
+    return category, file_entries
+
+
+def _parse_entry(
+    file: str, category: str, raw: Any, line: int, problems: list[Problem]
+) -> Entry | None:
+    if not isinstance(raw, LineDict):
+        problems.append(Problem(file, line, "mỗi mục phải là một bảng khóa: giá trị"))
+        return None
+    start = len(problems)
+    _report_duplicate_keys(file, raw, problems)
+
+    def fail(key: str, message: str) -> None:
+        problems.append(Problem(file, raw.line_of(key), message))
+
+    for key in raw:
+        if key not in _ENTRY_FIELDS:
+            fail(
+                key, f"trường '{key}' không hợp lệ (các trường: {', '.join(sorted(_ENTRY_FIELDS))})"
+            )
+
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not _ID.match(entry_id):
+        fail("id", "id phải là chữ thường không dấu, số và dấu gạch ngang (vd: chuan-cong-chuc-xa)")
+    question = _text(raw, "question", fail)
+    answer = _text(raw, "answer", fail)
+    period = _text(raw, "period", fail)
+    alternates = _string_list(raw, "alternates", fail, required=True)
+    if alternates is not None and len(alternates) < MIN_ALTERNATES:
+        fail("alternates", f"cần ít nhất {MIN_ALTERNATES} cách hỏi khác (có {len(alternates)})")
+    related = _string_list(raw, "related", fail, required=False) or []
+    tags = _string_list(raw, "tags", fail, required=False) or []
+    sources = _sources(file, raw, problems)
+    updated = raw.get("updated")
+    if not isinstance(updated, dt.date) or isinstance(updated, dt.datetime):
+        fail("updated", "updated phải là ngày dạng YYYY-MM-DD")
+    if answer is not None:
+        for message in telegram_html.check(answer):
+            fail("answer", f"answer: {message}")
+    if len(problems) > start:
+        return None
+    entry = Entry(
+        id=entry_id,
+        category=category,
+        question=question,
+        alternates=tuple(alternates),
+        answer=answer,
+        period=period,
+        sources=tuple(sources),
+        updated=updated,
+        related=tuple(related),
+        tags=tuple(tags),
+    )
+    rendered = render_answer(entry)
+    if telegram_html.visible_length(rendered) > telegram_html.MESSAGE_LIMIT:
+        fail("answer", f"câu trả lời dài quá {telegram_html.MESSAGE_LIMIT} ký tự khi hiển thị")
+        return None
+    return entry
+
+
+def _text(raw: LineDict, key: str, fail) -> str | None:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        fail(key, f"thiếu '{key}' hoặc '{key}' không phải là văn bản")
+        return None
+    return _nfc(value.strip())
+
+
+def _string_list(raw: LineDict, key: str, fail, required: bool) -> list[str] | None:
+    value = raw.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        fail(key, f"'{key}' phải là danh sách các chuỗi ký tự không rỗng")
+        return None
+    return [_nfc(v.strip()) for v in value]
+
+
+def _sources(file: str, raw: LineDict, problems: list[Problem]) -> list[Source]:
+    value = raw.get("sources")
+    if not isinstance(value, LineList) or not value:
+        problems.append(
+            Problem(file, raw.line_of("sources"), "cần ít nhất một văn bản căn cứ (sources)")
+        )
+        return []
+    sources = []
+    for index, item in enumerate(value):
+        line = value.line_of(index)
+        if not isinstance(item, LineDict):
+            problems.append(Problem(file, line, "mỗi nguồn cần doc, date và title"))
+            continue
+        bad = False
+        for key in ("doc", "date", "title"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                problems.append(
+                    Problem(file, item.line_of(key), f"nguồn thiếu '{key}' (chuỗi ký tự)")
+                )
+                bad = True
+        for key in item:
+            if key not in _SOURCE_FIELDS:
+                problems.append(
+                    Problem(file, item.line_of(key), f"trường nguồn '{key}' không hợp lệ")
+                )
+                bad = True
+        if isinstance(item.get("date"), str) and not _SOURCE_DATE.match(item["date"].strip()):
+            problems.append(
+                Problem(
+                    file, item.line_of("date"), "date phải có dạng dd/mm/yyyy, mm/yyyy hoặc yyyy"
+                )
+            )
+            bad = True
+        url = item.get("url")
+        if url is not None and not (
+            isinstance(url, str) and url.startswith(("http://", "https://"))
+        ):
+            problems.append(
+                Problem(file, item.line_of("url"), "url phải bắt đầu bằng http:// hoặc https://")
+            )
+            bad = True
+        if not bad:
+            sources.append(
+                Source(
+                    _nfc(item["doc"].strip()),
+                    item["date"].strip(),
+                    _nfc(item["title"].strip()),
+                    url,
+                )
+            )
+    return sources
+
+
+def _report_duplicate_keys(file: str, data: LineDict, problems: list[Problem]) -> None:
+    for key, line in data.duplicate_keys:
+        problems.append(Problem(file, line, f"khóa '{key}' bị lặp lại"))
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# --- checks across files ------------------------------------------------------------
+
+
+def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
+    if not path.exists():
+        return Lexicon()
+    try:
+        data = load_yaml(path)
+    except YamlSyntaxError as exc:
+        problems.append(Problem(path.name, exc.line, exc.message))
+        return Lexicon()
+    if not isinstance(data, LineDict):
+        problems.append(
+            Problem(path.name, 1, "synonyms.yaml cần các khóa abbreviations và fillers")
+        )
+        return Lexicon()
+    abbreviations = data.get("abbreviations") or {}
+    fillers = data.get("fillers") or []
+    if not isinstance(abbreviations, LineDict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in abbreviations.items()
+    ):
+        problems.append(
+            Problem(
+                path.name,
+                data.line_of("abbreviations"),
+                "abbreviations phải là bảng 'viết tắt: đầy đủ'",
+            )
+        )
+        abbreviations = {}
+    if not isinstance(fillers, list) or not all(isinstance(f, str) for f in fillers):
+        problems.append(
+            Problem(path.name, data.line_of("fillers"), "fillers phải là danh sách chuỗi")
+        )
+        fillers = []
+    return Lexicon.build(abbreviations, fillers)
+
+
+def _check_related(
+    entries: dict[str, Entry], where: dict[str, _Location], problems: list[Problem]
+) -> None:
+    for entry in entries.values():
+        for rel in entry.related:
+            if rel not in entries or rel == entry.id:
+                loc = where[entry.id]
+                problems.append(
+                    Problem(
+                        loc.file,
+                        loc.line,
+                        f"related '{rel}' của '{entry.id}' không trỏ tới mục nào khác",
+                    )
+                )
+
+
+def _check_shared_phrasings(
+    entries: dict[str, Entry],
+    where: dict[str, _Location],
+    lexicon: Lexicon,
+    problems: list[Problem],
+) -> None:
+    """No phrasing, once normalised, may stand twice: in two entries or within one."""
+    owner: dict[str, str] = {}
+    for entry in entries.values():
+        loc = where[entry.id]
+        for phrasing, line in zip(entry.phrasings, loc.phrasing_lines, strict=True):
+            key = " ".join(normalize(phrasing, lexicon).tokens)
+            other = owner.get(key)
+            if other is None:
+                owner[key] = entry.id
+                continue
+            twin = (
+                "một cách hỏi khác trong cùng mục"
+                if other == entry.id
+                else f"một cách hỏi của '{other}'"
+            )
+            problems.append(
+                Problem(loc.file, line, f"cách hỏi '{phrasing}' trùng (sau chuẩn hóa) với {twin}")
+            )
+
+
+def _check_catalogue(
+    path: Path, categories: list[Category], entries: dict[str, Entry], problems: list[Problem]
+) -> None:
+    if not path.exists():
+        return
+    try:
+        data = load_yaml(path)
+    except YamlSyntaxError as exc:
+        problems.append(Problem(path.name, exc.line, exc.message))
+        return
+    catalogue = data.get("categories") if isinstance(data, LineDict) else None
+    if not isinstance(catalogue, LineDict):
+        problems.append(Problem(path.name, 1, "catalogue.yaml cần khóa categories"))
+        return
+    for category_id, topics in catalogue.items():
+        for index, topic in enumerate(topics or []):
+            line = topics.line_of(index)
+            entry = entries.get(topic)
+            if entry is None:
+                problems.append(
+                    Problem(path.name, line, f"chủ đề bắt buộc '{topic}' chưa có mục nào")
+                )
+            elif entry.category != category_id:
+                problems.append(
+                    Problem(path.name, line, f"'{topic}' phải nằm trong tệp {category_id}.yaml")
+                )

@@ -1,0 +1,39 @@
+"""What the assistant says, independent of Telegram: text plus buttons.
+
+The Telegram layer turns a `Reply` into `send_message` calls; the console chat prints
+it with numbered buttons. Both therefore show exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Telegram refuses callback data over 64 bytes.
+CALLBACK_DATA_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError(f"callback data too long: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str  # Telegram HTML
+    buttons: tuple[tuple[Button, ...], ...] = ()  # inline buttons, row by row
+    keyboard: tuple[tuple[str, ...], ...] = field(default=())  # the persistent reply keyboard
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    first_name: str = ""
+
+
+def rows(buttons: list[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

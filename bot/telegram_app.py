@@ -1,0 +1,142 @@
+"""The Telegram side: one place that wires the PTB `Application`, and thin handlers.
+
+Handlers turn an update into a call on the `Assistant` and its `Reply` list into
+messages; everything else lives in the services.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.assistant import COMMANDS, Assistant
+from bot.config import Config
+from bot.replies import Reply, User
+from bot.telegram_html import split_message
+
+log = logging.getLogger(__name__)
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+SORRY = "Xin lỗi, đã có lỗi khi xử lý tin nhắn này. Bạn vui lòng thử lại sau ít phút."
+
+
+def build_application(config: Config, assistant: Assistant) -> Application:
+    builder = (
+        ApplicationBuilder()
+        .token(config.require_token())
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .post_init(_register_commands)
+    )
+    if config.telegram.rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app = builder.build()
+    app.bot_data["assistant"] = assistant
+
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.TEXT, on_message))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_error_handler(on_error)
+    return app
+
+
+def run(config: Config, assistant: Assistant) -> None:
+    """Run until interrupted: long polling, or a webhook when one is configured."""
+    app = build_application(config, assistant)
+    webhook = config.telegram.webhook
+    if webhook is None:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret_token,
+            allowed_updates=Update.ALL_TYPES,
+        )
+
+
+async def _register_commands(app: Application) -> None:
+    await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+
+
+# --- handlers -------------------------------------------------------------------------
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = update.effective_message.text
+    await _send(update, _assistant(context).message(text, _user(update)))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await query.answer()
+    await _send(update, _assistant(context).button(query.data or "", _user(update)))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("Error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id, SORRY)
+        except Exception:  # the apology is best effort; the error is already logged
+            log.warning("Could not send the apology message", exc_info=True)
+
+
+# --- plumbing -------------------------------------------------------------------------
+
+
+def _assistant(context: ContextTypes.DEFAULT_TYPE) -> Assistant:
+    return context.application.bot_data["assistant"]
+
+
+def _user(update: Update) -> User:
+    user = update.effective_user
+    return User(user.id, user.first_name or "") if user else User(0)
+
+
+async def _send(update: Update, replies: list[Reply]) -> None:
+    chat_id = update.effective_chat.id
+    bot = update.get_bot()
+    for reply in replies:
+        parts = split_message(reply.text)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            await bot.send_message(
+                chat_id,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(reply) if last else None,
+                link_preview_options=_NO_PREVIEW,
+            )
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.keyboard:
+        return ReplyKeyboardMarkup([list(row) for row in reply.keyboard], resize_keyboard=True)
+    return None
