@@ -24,11 +24,18 @@ CONFIG_OPTION = click.option(
 )
 
 
+class UserError(click.ClickException):
+    """An error for the person at the terminal: one Vietnamese message, no traceback."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Lỗi: {self.format_message()}", file=file or click.get_text_stream("stderr"))
+
+
 def _config(path: Path | None) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 def _knowledge(directory: Path) -> Knowledge:
@@ -38,7 +45,7 @@ def _knowledge(directory: Path) -> Knowledge:
         lines = [f"Kho tri thức {directory} chưa hợp lệ ({len(exc.problems)} lỗi):"]
         lines += [f"  {p}" for p in exc.problems]
         lines.append("Sửa các lỗi trên rồi chạy lại `ntm-bot check`.")
-        raise click.ClickException("\n".join(lines)) from None
+        raise UserError("\n".join(lines)) from None
 
 
 @click.group(help="Trợ lý NTM: trợ lý hỏi đáp nông thôn mới cho cán bộ, công chức xã.")
@@ -59,7 +66,7 @@ def run(config_path: Path | None) -> None:
     try:
         config.require_token()
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UserError(str(exc)) from None
     assistant = Assistant(config, _knowledge(config.knowledge_dir))
     telegram_app.run(config, assistant)
 

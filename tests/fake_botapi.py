@@ -23,17 +23,20 @@ httpx honours ``HTTP_PROXY``/``HTTPS_PROXY`` from the environment, so set
 ``NO_PROXY=127.0.0.1,localhost`` before the bot creates its HTTP client,
 otherwise loopback requests may be sent to a proxy.
 
-Deliberate simplifications: ``parse_mode`` markup is stored verbatim (no
-entity parsing), any token is accepted and any chat exists.
+Deliberate simplifications: any token is accepted and any chat exists;
+``parse_mode`` text is stored verbatim (no entities are derived from it) and
+only plain and HTML text are checked against the 4096-character limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import inspect
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -61,28 +64,12 @@ MAX_MESSAGE_LENGTH = 4096
 # PTB sends str values raw and JSON-encodes everything else, so a field is
 # JSON-decoded unless it is free text / an opaque string id that could happen
 # to look like JSON (e.g. the numeric-looking text "123").
-RAW_STRING_FIELDS = frozenset(
-    {
-        "action",
-        "business_connection_id",
-        "callback_query_id",
-        "caption",
-        "description",
-        "file_id",
-        "inline_message_id",
-        "inline_query_id",
-        "language_code",
-        "message_effect_id",
-        "name",
-        "parse_mode",
-        "query",
-        "secret_token",
-        "short_description",
-        "text",
-        "title",
-        "url",
-    }
+_RAW_STRING_NAMES = (
+    "action business_connection_id callback_query_id caption description file_id"
+    " inline_message_id inline_query_id language_code message_effect_id name parse_mode"
+    " query secret_token short_description text title url"
 )
+RAW_STRING_FIELDS = frozenset(_RAW_STRING_NAMES.split())
 
 Params = dict[str, Any]
 Predicate = Callable[["ApiCall"], bool]
@@ -143,6 +130,12 @@ class _Fault:
         if self.method not in ("*", method.lower()):
             return False
         return self.chat_id is None or str(params.get("chat_id")) == str(self.chat_id)
+
+    @property
+    def label(self) -> str:
+        return {"error": f"error {self.status}", "delay": f"delay {self.seconds}s"}.get(
+            self.action, self.action
+        )
 
 
 class ApiError(Exception):
@@ -215,6 +208,7 @@ class FakeBotApi:
         return f"http://{self._host}:{self._port}/file/bot"
 
     def start(self) -> FakeBotApi:
+        self._stopping = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="FakeBotApi", daemon=True
@@ -272,7 +266,8 @@ class FakeBotApi:
                 request.transport.close()
                 return web.Response()
             if fault is not None and fault.action == "error":
-                raise _fault_error(fault)
+                retry = {"retry_after": fault.retry_after} if fault.retry_after else None
+                raise ApiError(fault.status, fault.description, retry)
             if fault is not None and fault.action == "delay":
                 await asyncio.sleep(fault.seconds)
             if handler is None:
@@ -296,7 +291,7 @@ class FakeBotApi:
         return web.Response(body=content, content_type="application/octet-stream")
 
     def _record(self, method: str, params: Params, fault: _Fault | None) -> ApiCall:
-        call = ApiCall(method, params, time.monotonic(), fault and _describe(fault))
+        call = ApiCall(method, params, time.monotonic(), fault and fault.label)
         with self._lock:
             self.calls.append(call)
         return call
@@ -475,11 +470,22 @@ class FakeBotApi:
             return len(self.calls)
 
     def find_calls(
-        self, method: str | None = None, predicate: Predicate | None = None, since: int = 0
+        self,
+        method: str | Predicate | None = None,
+        predicate: Predicate | None = None,
+        since: int = 0,
     ) -> list[ApiCall]:
+        """Calls from index ``since`` on, by method name (or predicate as first argument)."""
+        if callable(method):
+            method, predicate = None, method
         with self._lock:
             calls = self.calls[since:]
-        return [c for c in calls if _call_matches(c, method, predicate)]
+        return [
+            c
+            for c in calls
+            if (method is None or c.method.lower() == method.lower())
+            and (predicate is None or predicate(c))
+        ]
 
     def sent_messages(self, chat_id: int | str | None = None, since: int = 0) -> list[SentMessage]:
         """Successfully answered sendMessage/editMessageText/sendDocument calls."""
@@ -492,36 +498,31 @@ class FakeBotApi:
 
     async def wait_for(
         self,
-        method_or_predicate: str | Predicate | None = None,
-        *,
+        method: str | Predicate | None = None,
         predicate: Predicate | None = None,
+        *,
         since: int = 0,
         timeout: float = 5.0,
     ) -> ApiCall:
-        """First call (at index >= ``since``) matching the method name and/or predicate."""
-        method, predicate = _split_matcher(method_or_predicate, predicate)
-        return await _poll_async(
-            lambda: next(iter(self.find_calls(method, predicate, since)), None),
-            timeout,
-            lambda: self._timeout_message(f"call {method or ''} {predicate or ''}", since),
-        )
+        """First call from index ``since`` on matching like :meth:`find_calls`."""
+        deadline = time.monotonic() + timeout
+        while not (found := self.find_calls(method, predicate, since)):
+            self._check_deadline(deadline, f"{method or ''} {predicate or ''}")
+            await asyncio.sleep(0.01)
+        return found[0]
 
     def wait_for_sync(
         self,
-        method_or_predicate: str | Predicate | None = None,
-        *,
+        method: str | Predicate | None = None,
         predicate: Predicate | None = None,
+        *,
         since: int = 0,
         timeout: float = 5.0,
     ) -> ApiCall:
         """Blocking variant of :meth:`wait_for` for non-async tests."""
-        method, predicate = _split_matcher(method_or_predicate, predicate)
         deadline = time.monotonic() + timeout
         while not (found := self.find_calls(method, predicate, since)):
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    self._timeout_message(f"call {method or ''} {predicate or ''}", since)
-                )
+            self._check_deadline(deadline, f"{method or ''} {predicate or ''}")
             time.sleep(0.01)
         return found[0]
 
@@ -534,19 +535,20 @@ class FakeBotApi:
         this chat, so a conversation reads as push / wait_for_reply / push...
         """
         start = self._reply_cursor.get(chat_id, 0) if since is None else since
-        reply = await _poll_async(
-            lambda: next(iter(self.sent_messages(chat_id, start)), None),
-            timeout,
-            lambda: self._timeout_message(f"a reply to chat {chat_id}", start),
-        )
-        self._reply_cursor[chat_id] = reply.call_index + 1
-        return reply
+        deadline = time.monotonic() + timeout
+        while not (found := self.sent_messages(chat_id, start)):
+            self._check_deadline(deadline, f"a reply to chat {chat_id} after call #{start}")
+            await asyncio.sleep(0.01)
+        self._reply_cursor[chat_id] = found[0].call_index + 1
+        return found[0]
 
-    def _timeout_message(self, what: str, since: int) -> str:
+    def _check_deadline(self, deadline: float, what: str) -> None:
+        if time.monotonic() < deadline:
+            return
         with self._lock:
-            recent = self.calls[max(since, len(self.calls) - 15) :]
-        lines = [f"  {c.method} {c.params} fault={c.fault} error={c.error}" for c in recent]
-        return f"Timed out waiting for {what}; calls since #{since}:\n" + "\n".join(lines)
+            recent = list(enumerate(self.calls))[-15:]
+        lines = [f"  #{i} {c.method} {c.params} fault={c.fault} error={c.error}" for i, c in recent]
+        raise AssertionError(f"Timed out waiting for {what}; last calls:\n" + "\n".join(lines))
 
     # ------------------------------------------------------- state access
 
@@ -627,7 +629,7 @@ class FakeBotApi:
         return True
 
     def _send_message(self, params: Params) -> dict[str, Any]:
-        text = _check_text(params.get("text"))
+        text = _check_text(params)
         fields = {"text": text, **_optional(params, "entities")}
         return self._send(params, fields)
 
@@ -645,18 +647,12 @@ class FakeBotApi:
         return self._send(params, fields)
 
     def _send(self, params: Params, fields: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _chat_key(params["chat_id"])
         fields.update(_inline_markup(params.get("reply_markup")))
-        reply_to = (params.get("reply_parameters") or {}).get("message_id")
-        with self._lock:
-            replied = self._messages.get((chat_id, reply_to)) if reply_to else None
-        if replied is not None:
-            fields["reply_to_message"] = replied
-        return self._new_message(chat_id, BOT_USER, fields)
+        return self._new_message(_chat_key(params["chat_id"]), BOT_USER, fields)
 
     def _edit_message_text(self, params: Params) -> dict[str, Any] | bool:
         changes = {
-            "text": _check_text(params.get("text")),
+            "text": _check_text(params),
             "entities": params.get("entities"),
             **_inline_markup(params.get("reply_markup"), removed=True),
         }
@@ -776,21 +772,16 @@ def _error_response(exc: ApiError) -> web.Response:
     return web.json_response(body, status=exc.status)
 
 
-def _fault_error(fault: _Fault) -> ApiError:
-    parameters = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
-    return ApiError(fault.status, fault.description, parameters)
-
-
-def _describe(fault: _Fault) -> str:
-    if fault.action == "error":
-        return f"error {fault.status}"
-    return f"delay {fault.seconds}s" if fault.action == "delay" else "drop"
-
-
-def _check_text(text: Any) -> str:
-    if not text:
+def _check_text(params: Params) -> str:
+    text = params.get("text") or ""
+    visible = text
+    parse_mode = str(params.get("parse_mode", "")).lower()
+    if parse_mode == "html":
+        # Telegram counts the text after parsing, so tags mustn't count against the limit.
+        visible = html.unescape(re.sub(r"<[^>]*>", "", text))
+    if not visible.strip():
         raise ApiError(400, "Bad Request: message text is empty")
-    if _utf16_len(text) > MAX_MESSAGE_LENGTH:
+    if _utf16_len(visible) > MAX_MESSAGE_LENGTH and not parse_mode.startswith("markdown"):
         raise ApiError(400, "Bad Request: message is too long")
     return text
 
@@ -862,38 +853,3 @@ def _sent_message(index: int, call: ApiCall) -> SentMessage | None:
         document=document if isinstance(document, UploadedFile) else None,
         call_index=index,
     )
-
-
-def _split_matcher(
-    method_or_predicate: str | Predicate | None, predicate: Predicate | None
-) -> tuple[str | None, Predicate | None]:
-    if callable(method_or_predicate):
-        return None, method_or_predicate
-    return method_or_predicate, predicate
-
-
-def _call_matches(call: ApiCall, method: str | None, predicate: Predicate | None) -> bool:
-    if method is not None and call.method.lower() != method.lower():
-        return False
-    return predicate is None or bool(predicate(call))
-
-
-async def _poll_async(probe: Callable[[], Any], timeout: float, describe: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + timeout
-    while (found := probe()) is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(describe())
-        await asyncio.sleep(0.01)
-    return found
-
-
-__all__ = [
-    "BOT_ID",
-    "BOT_USER",
-    "BOT_USERNAME",
-    "ApiCall",
-    "ApiError",
-    "FakeBotApi",
-    "SentMessage",
-    "UploadedFile",
-]

@@ -195,9 +195,21 @@ async def test_edit_message_and_not_modified_error(fake: FakeBotApi, bot: Bot) -
     edited = await message.edit_text("mới")
     assert edited.text == "mới" and edited.reply_markup is None
     assert fake.message(USER, message.message_id)["text"] == "mới"
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await edited.edit_text("mới")
     assert [s.text for s in fake.sent_messages(USER)] == ["cũ", "mới"]
+
+
+@pytest.mark.asyncio
+async def test_message_length_is_checked_like_telegram(fake: FakeBotApi, bot: Bot) -> None:
+    await bot.send_message(USER, "ạ" * 4096)
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(USER, "ạ" * 4097)
+    with pytest.raises(BadRequest, match="Message text is empty"):
+        await bot.send_message(USER, "<b> </b>", parse_mode="HTML")
+    # Tags don't count: 4096 visible characters plus markup is fine.
+    await bot.send_message(USER, "<b>" + "a" * 4090 + "</b>&amp;12345", parse_mode="HTML")
+    assert len(fake.sent_messages(USER)) == 2
 
 
 @pytest.mark.asyncio
@@ -286,6 +298,18 @@ async def test_offset_confirms_and_limit_caps(fake: FakeBotApi, bot: Bot) -> Non
     assert [u.update_id for u in rest] == [3, raw_id]
     assert await bot.get_updates(offset=raw_id + 1) == ()
     assert fake.pending_updates == 0
+
+
+@pytest.mark.asyncio
+async def test_contact_and_raw_updates_parse_in_ptb(fake: FakeBotApi, bot: Bot) -> None:
+    fake.push_contact(USER, "+84901234567")
+    edited = {**fake.push_message(USER, "cũ"), "text": "đã sửa", "edit_date": 1}
+    fake.push_update({"edited_message": edited})
+    contact, _, edit = await bot.get_updates()
+    assert contact.message is not None and contact.message.contact is not None
+    assert contact.message.contact.phone_number == "+84901234567"
+    assert contact.message.contact.user_id == USER == contact.message.from_user.id
+    assert edit.edited_message is not None and edit.edited_message.text == "đã sửa"
 
 
 # ------------------------------------------------------------ Application
@@ -383,7 +407,7 @@ async def test_500_and_drop_raise_network_error(fake: FakeBotApi, bot: Bot) -> N
 @pytest.mark.asyncio
 async def test_400_and_delay(fake: FakeBotApi, bot: Bot) -> None:
     fake.fail("sendMessage", 400, description="Bad Request: chat not found")
-    with pytest.raises(BadRequest, match="^Chat not found$"):
+    with pytest.raises(BadRequest, match=r"^Chat not found$"):
         await bot.send_message(USER, "ai đó")
     fake.delay("sendMessage", 0.3, count=2)
     started = time.monotonic()

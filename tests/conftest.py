@@ -1,0 +1,62 @@
+"""Shared fixtures: the fake Bot API server and the real bot application running on it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot import BUNDLED_KNOWLEDGE_DIR
+from bot.assistant import Assistant
+from bot.config import Config, TelegramConfig
+from bot.knowledge import load_knowledge
+from bot.telegram_app import build_application
+from tests.fake_botapi import FakeBotApi
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+# Loopback must never go through a proxy that the machine may have configured.
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as api:
+        yield api
+
+
+def config_for(api: FakeBotApi, tmp_path: Path, **changes: object) -> Config:
+    """A config that talks to the fake server, with a database in tmp_path."""
+    telegram = TelegramConfig(
+        token=api.token,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+        rate_limiter=False,
+    )
+    return replace(
+        Config(telegram=telegram, database=tmp_path / "ntm.sqlite3"),
+        **changes,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(config: Config, knowledge_dir: Path = BUNDLED_KNOWLEDGE_DIR) -> AsyncIterator:
+    """The real PTB application, polling the fake server, stopped cleanly afterwards."""
+    assistant = Assistant(config, load_knowledge(knowledge_dir))
+    app = build_application(config, assistant)
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    await app.updater.start_polling(poll_interval=0, timeout=1, bootstrap_retries=0)
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
