@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import inspect
 import itertools
 import json
 import re
@@ -256,8 +255,15 @@ class FakeBotApi:
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await _read_params(request)
+        call = self._record(method, params)
+        if method.lower() == "getupdates":
+            # Long-poll before choosing a fault, so a fault set while a poll is pending
+            # hits that poll instead of letting a later push slip past it.
+            await self._long_poll(params)
         fault = self._take_fault(method, params)
-        call = self._record(method, params, fault)
+        if fault is not None:
+            with self._lock:
+                call.fault = fault.label
         handler = self._handlers.get(method.lower())
         try:
             if fault is not None and fault.action == "drop":
@@ -273,8 +279,6 @@ class FakeBotApi:
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = handler(params)
-            if inspect.isawaitable(result):
-                result = await result
         except ApiError as exc:
             with self._lock:
                 call.error = exc.description
@@ -290,8 +294,8 @@ class FakeBotApi:
             return _error_response(ApiError(404, "Not Found"))
         return web.Response(body=content, content_type="application/octet-stream")
 
-    def _record(self, method: str, params: Params, fault: _Fault | None) -> ApiCall:
-        call = ApiCall(method, params, time.monotonic(), fault and fault.label)
+    def _record(self, method: str, params: Params) -> ApiCall:
+        call = ApiCall(method, params, time.monotonic())
         with self._lock:
             self.calls.append(call)
         return call
@@ -345,6 +349,7 @@ class FakeBotApi:
     def _add_fault(self, fault: _Fault) -> None:
         with self._lock:
             self._faults.append(fault)
+        self._notify_pollers()  # a pending long poll should take the fault now
 
     # -------------------------------------------------------- user updates
 
@@ -429,8 +434,7 @@ class FakeBotApi:
         with self._lock:
             update = {"update_id": next(self._update_ids), **raw}
             self._updates.append(update)
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake_pollers)
+        self._notify_pollers()
         return update["update_id"]
 
     def _push_user_message(
@@ -454,6 +458,10 @@ class FakeBotApi:
         message = self._new_message(chat_id, user, fields)
         self.push_update({"message": message})
         return message
+
+    def _notify_pollers(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_pollers)
 
     def _wake_pollers(self) -> None:
         # Runs on the server loop. Swapping the event wakes every current
@@ -571,23 +579,32 @@ class FakeBotApi:
 
     # ------------------------------------------------------ method handlers
 
-    async def _get_updates(self, params: Params) -> list[dict[str, Any]]:
-        if self.webhook_url:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
-        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 100))
+    async def _long_poll(self, params: Params) -> None:
+        """Wait up to ``timeout`` s until updates or a getUpdates fault are pending."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(params.get("timeout", 0))
-        while True:
-            with self._lock:
-                self._confirm(offset)
-                batch = self._updates[:limit]
-            remaining = deadline - loop.time()
-            if batch or remaining <= 0 or self._stopping:
-                return batch
-            # Grabbed without awaiting after the check, so a push can't slip between.
+        while not self._poll_ready(params) and (remaining := deadline - loop.time()) > 0:
+            # Read right after the check with no await between, so a wake-up can't be missed.
             assert self._updates_event is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._updates_event.wait(), remaining)
+
+    def _poll_ready(self, params: Params) -> bool:
+        with self._lock:
+            self._confirm(int(params.get("offset", 0)))
+            return bool(
+                self._updates
+                or self._stopping
+                or self.webhook_url
+                or any(f.matches("getUpdates", params) for f in self._faults)
+            )
+
+    def _get_updates(self, params: Params) -> list[dict[str, Any]]:
+        if self.webhook_url:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        with self._lock:
+            self._confirm(int(params.get("offset", 0)))
+            return self._updates[: int(params.get("limit", 100))]
 
     def _confirm(self, offset: int) -> None:
         if offset > 0:

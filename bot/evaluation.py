@@ -1,0 +1,184 @@
+"""`ntm-bot eval`: how well the matcher answers a labelled question set, beside baselines.
+
+Each system sees the same knowledge and gives, per question, a decision (answer or
+not) and a ranked list of entry ids. The figures:
+
+- answered correctly / wrongly: share of in-scope questions (``expect`` not empty)
+  answered with a listed / an unlisted entry;
+- top-3: share of in-scope questions with a listed entry among the first three;
+- out-of-scope declined: share of questions with ``expect: []`` left unanswered
+  (a suggestion is not an answer; "none" and "suggest" both count as declined).
+
+The baselines get the best threshold for them on the same questions, chosen after the
+fact, which flatters them: plain rapidfuzz (`process.extractOne`, WRatio, raw text) and
+BM25 (bm25s) over lower-cased syllables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import Knowledge
+from bot.matcher import Matcher
+from bot.normalize import clean, tokenize
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    expect: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One system's view of one question: entry ids best first, with scores."""
+
+    ids: tuple[str, ...]
+    scores: tuple[float, ...]
+    answered: bool = False
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    correct: float
+    wrong: float
+    top3: float
+    declined: float
+    note: str = ""
+
+
+def load_questions(path: Path) -> list[Question]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Question(str(q["q"]), frozenset(q.get("expect") or ())) for q in data["questions"]]
+
+
+def figures(
+    name: str, questions: Sequence[Question], ranked: Sequence[Ranked], note: str = ""
+) -> Figures:
+    in_scope = [(q, r) for q, r in zip(questions, ranked, strict=True) if q.expect]
+    out_scope = [r for q, r in zip(questions, ranked, strict=True) if not q.expect]
+    correct = sum(r.answered and r.ids[0] in q.expect for q, r in in_scope)
+    wrong = sum(r.answered and r.ids[0] not in q.expect for q, r in in_scope)
+    top3 = sum(bool(q.expect & set(r.ids[:3])) for q, r in in_scope)
+    declined = sum(not r.answered for r in out_scope)
+    return Figures(
+        name,
+        _pct(correct, len(in_scope)),
+        _pct(wrong, len(in_scope)),
+        _pct(top3, len(in_scope)),
+        _pct(declined, len(out_scope)),
+        note,
+    )
+
+
+def evaluate(
+    knowledge: Knowledge, matcher: Matcher, questions: Sequence[Question]
+) -> list[Figures]:
+    ours = []
+    for question in questions:
+        match = matcher.match(question.text)
+        ours.append(
+            Ranked(
+                tuple(c.id for c in match.candidates),
+                tuple(c.score for c in match.candidates),
+                match.decision == "answer",
+            )
+        )
+    results = [figures("Trợ lý NTM (matcher)", questions, ours)]
+    for name, system in (
+        ("rapidfuzz WRatio", _rapidfuzz_baseline),
+        ("BM25 (bm25s)", _bm25_baseline),
+    ):
+        results.append(_with_best_threshold(name, questions, system(knowledge, questions)))
+    return results
+
+
+def format_table(results: Sequence[Figures], total: int, in_scope: int) -> str:
+    lines = [
+        f"{total} câu hỏi, {in_scope} trong phạm vi, {total - in_scope} ngoài phạm vi",
+        "",
+        f"{'hệ thống':<24} {'đúng':>7} {'sai':>7} {'top-3':>7} {'từ chối':>8}",
+    ]
+    for f in results:
+        lines.append(
+            f"{f.name:<24} {f.correct:6.1f}% {f.wrong:6.1f}% {f.top3:6.1f}% {f.declined:7.1f}%"
+            + (f"  ({f.note})" if f.note else "")
+        )
+    lines += [
+        "",
+        "đúng / sai: trả lời thẳng đúng / sai mục (% câu trong phạm vi); top-3: mục đúng nằm",
+        "trong 3 ứng viên đầu; từ chối: câu ngoài phạm vi không bị trả lời (% câu ngoài phạm vi).",
+    ]
+    return "\n".join(lines)
+
+
+# --- baselines ------------------------------------------------------------------------
+
+
+def _rapidfuzz_baseline(knowledge: Knowledge, questions: Sequence[Question]) -> list[Ranked]:
+    choices, owners = _phrasings(knowledge)
+    ranked = []
+    for question in questions:
+        hits = process.extract(question.text, choices, scorer=fuzz.WRatio, limit=50)
+        ranked.append(_dedupe([(owners[i], score) for _, score, i in hits]))
+    return ranked
+
+
+def _bm25_baseline(knowledge: Knowledge, questions: Sequence[Question]) -> list[Ranked]:
+    import bm25s
+
+    ids = list(knowledge.entries)
+    corpus = [[t for p in knowledge.entries[i].phrasings for t in tokenize(clean(p))] for i in ids]
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    ranked = []
+    for question in questions:
+        scores = retriever.get_scores(tokenize(clean(question.text)))
+        order = sorted(range(len(ids)), key=lambda k: -scores[k])[:10]
+        ranked.append(Ranked(tuple(ids[k] for k in order), tuple(float(scores[k]) for k in order)))
+    return ranked
+
+
+def _with_best_threshold(
+    name: str, questions: Sequence[Question], ranked: Sequence[Ranked]
+) -> Figures:
+    """Answer when the top score reaches a threshold, the one best for this baseline."""
+
+    def at(threshold: float) -> list[Ranked]:
+        return [
+            Ranked(r.ids, r.scores, bool(r.scores) and r.scores[0] >= threshold) for r in ranked
+        ]
+
+    def quality(threshold: float) -> tuple[float, float]:
+        f = figures(name, questions, at(threshold))
+        return (f.correct - f.wrong + f.declined, -threshold)
+
+    thresholds = sorted({r.scores[0] for r in ranked if r.scores} | {float("inf")})
+    best = max(thresholds, key=quality)
+    return figures(name, questions, at(best), note=f"ngưỡng tốt nhất {best:.2f}")
+
+
+def _phrasings(knowledge: Knowledge) -> tuple[list[str], list[str]]:
+    choices, owners = [], []
+    for entry in knowledge.entries.values():
+        for phrasing in entry.phrasings:
+            choices.append(phrasing)
+            owners.append(entry.id)
+    return choices, owners
+
+
+def _dedupe(hits: list[tuple[str, float]]) -> Ranked:
+    seen: dict[str, float] = {}
+    for entry_id, score in hits:
+        seen.setdefault(entry_id, score)
+    return Ranked(tuple(seen), tuple(seen.values()))
+
+
+def _pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
