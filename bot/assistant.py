@@ -6,10 +6,13 @@ as a list of `Reply`. Nothing here knows about Telegram.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot import feedback
 from bot.config import Config
+from bot.db import Database
 from bot.knowledge import Entry, Knowledge, render_answer
 from bot.matcher import Match, Matcher
 from bot.replies import Button, Reply, User, rows
@@ -55,6 +58,10 @@ NO_ANSWER = (
 )
 
 GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
+THANKS_UP = "Cảm ơn bạn! Góp ý đã được ghi nhận."
+THANKS_DOWN = "Cảm ơn bạn! Điều phối viên sẽ rà soát lại câu trả lời này."
+COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
+NOTHING_UNANSWERED = "Chưa có câu hỏi nào mà trợ lý chưa trả lời được."
 UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lệnh."
 STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
 
@@ -70,39 +77,46 @@ COMMANDS = (
     Command("chude", "Xem câu hỏi theo chủ đề"),
     Command("help", "Hướng dẫn sử dụng"),
 )
+# Coordinator commands are not in the public menu.
+COORDINATOR_COMMANDS = (Command("chuatraloi", "Câu hỏi chưa trả lời được"),)
 
 
 class Assistant:
-    def __init__(self, config: Config, knowledge: Knowledge) -> None:
+    def __init__(self, config: Config, knowledge: Knowledge, database: Database) -> None:
         self.config = config
         self.knowledge = knowledge
         self.matcher = Matcher(knowledge, config.matching)
+        self.db = database
 
     # --- entry points ----------------------------------------------------------------
 
-    def message(self, text: str, user: User) -> list[Reply]:
+    async def message(self, text: str, user: User) -> list[Reply]:
         """A typed message: a command ("/chude", "/xa Bình Lợi") or a question."""
         if text.startswith("/"):
             word, _, args = text.partition(" ")
-            return self.command(word[1:].split("@")[0], args.strip(), user)
-        return self.text(text, user)
+            return await self.command(word[1:].split("@")[0], args.strip(), user)
+        return await self.text(text, user)
 
-    def command(self, name: str, args: str, user: User) -> list[Reply]:
-        handlers: dict[str, Callable[[str, User], list[Reply]]] = {
+    async def command(self, name: str, args: str, user: User) -> list[Reply]:
+        handlers: dict[str, Callable[[str, User], Awaitable[list[Reply]]]] = {
             "start": self._start,
-            "help": lambda _a, _u: [Reply(HELP)],
-            "chude": lambda _a, _u: [self._categories()],
+            "help": self._help,
+            "chude": self._browse,
+            "chuatraloi": self._unanswered,
         }
         handler = handlers.get(name.lower())
-        return handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
+        return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
 
-    def text(self, text: str, user: User) -> list[Reply]:
+    async def text(self, text: str, user: User) -> list[Reply]:
         action = KEYBOARD_ACTIONS.get(text.strip())
         if action:
-            return self.command(action, "", user)
-        return [self._reply_to_match(self.matcher.match(text))]
+            return await self.command(action, "", user)
+        match = self.matcher.match(text)
+        if match.decision != "answer":
+            await self._remember_unanswered(match)
+        return [self._reply_to_match(match)]
 
-    def button(self, data: str, user: User) -> list[Reply]:
+    async def button(self, data: str, user: User) -> list[Reply]:
         kind, _, value = data.partition(":")
         if kind == "a" and value in self.knowledge.entries:
             return [self._answer(self.knowledge.entries[value])]
@@ -110,13 +124,47 @@ class Assistant:
             return [self._category(value)]
         if kind == "cats":
             return [self._categories()]
+        if kind == "fb":
+            entry_id, _, vote = value.rpartition(":")
+            if entry_id in self.knowledge.entries and vote in ("0", "1"):
+                await self.db.run(feedback.record_vote, user.id, entry_id, int(vote), _now())
+                return [Reply(THANKS_UP if vote == "1" else THANKS_DOWN, toast=True)]
         return [Reply(STALE_BUTTON)]
 
     # --- replies ---------------------------------------------------------------------
 
-    def _start(self, _args: str, user: User) -> list[Reply]:
+    async def _start(self, _args: str, user: User) -> list[Reply]:
         name = f" {escape(user.first_name)}" if user.first_name else ""
         return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
+
+    async def _help(self, _args: str, _user: User) -> list[Reply]:
+        return [Reply(HELP)]
+
+    async def _browse(self, _args: str, _user: User) -> list[Reply]:
+        return [self._categories()]
+
+    async def _unanswered(self, _args: str, user: User) -> list[Reply]:
+        if not self.config.is_coordinator(user.id):
+            return [Reply(COORDINATORS_ONLY)]
+        items = await self.db.run(feedback.top_unanswered, 20)
+        if not items:
+            return [Reply(NOTHING_UNANSWERED)]
+        lines = ["<b>Câu hỏi trợ lý chưa trả lời được</b> (nhiều lần hỏi nhất trước):", ""]
+        for number, item in enumerate(items, 1):
+            last = dt.datetime.fromisoformat(item.last_seen).strftime("%d/%m/%Y")
+            lines.append(f"{number}. «{escape(item.example)}» – {item.count} lần, gần nhất {last}")
+        return [Reply("\n".join(lines))]
+
+    async def _remember_unanswered(self, match: Match) -> None:
+        normalized = " ".join(self.matcher.query_tokens(match.question))
+        if normalized:
+            await self.db.run(
+                feedback.record_unanswered,
+                normalized,
+                match.question.strip(),
+                match.decision,
+                _now(),
+            )
 
     def _reply_to_match(self, match: Match) -> Reply:
         if match.decision == "answer":
@@ -135,7 +183,11 @@ class Assistant:
             for r in entry.related
             if r in self.knowledge.entries
         ]
-        return Reply(render_answer(entry), rows(related))
+        votes = (
+            Button("👍 Hữu ích", f"fb:{entry.id}:1"),
+            Button("👎 Chưa đúng", f"fb:{entry.id}:0"),
+        )
+        return Reply(render_answer(entry), (*rows(related), votes))
 
     def _categories(self) -> Reply:
         buttons = [Button(c.title, f"c:{c.id}") for c in self.knowledge.categories]
@@ -146,6 +198,10 @@ class Assistant:
         buttons = [_entry_button(self.knowledge.entries[i]) for i in category.entry_ids]
         buttons.append(Button("⬅️ Các chủ đề", "cats"))
         return Reply(f"<b>{escape(category.title)}</b>\nChọn câu hỏi:", rows(buttons))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _entry_button(entry: Entry) -> Button:

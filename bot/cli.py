@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from bot.assistant import Assistant
 from bot.config import Config, ConfigError, load_config
+from bot.db import Database, DatabaseError
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
 from bot.matcher import Match, Matcher
 from bot.replies import User
@@ -28,7 +32,7 @@ class UserError(click.ClickException):
     """An error for the person at the terminal: one Vietnamese message, no traceback."""
 
     def show(self, file=None) -> None:
-        click.echo(f"Lỗi: {self.format_message()}", file=file or click.get_text_stream("stderr"))
+        click.echo(f"Lỗi: {self.format_message()}", file=file, err=file is None)
 
 
 def _config(path: Path | None) -> Config:
@@ -36,6 +40,18 @@ def _config(path: Path | None) -> Config:
         return load_config(path)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _database(config: Config) -> Iterator[Database]:
+    try:
+        database = Database(config.database)
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 def _knowledge(directory: Path) -> Knowledge:
@@ -67,8 +83,9 @@ def run(config_path: Path | None) -> None:
         config.require_token()
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    assistant = Assistant(config, _knowledge(config.knowledge_dir))
-    telegram_app.run(config, assistant)
+    knowledge = _knowledge(config.knowledge_dir)
+    with _database(config) as database:
+        telegram_app.run(config, Assistant(config, knowledge, database))
 
 
 @main.command(help="Trò chuyện với trợ lý ngay trên máy (không cần token, không cần mạng).")
@@ -77,7 +94,9 @@ def chat(config_path: Path | None) -> None:
     from bot.console import chat as console_chat
 
     config = _config(config_path)
-    console_chat(Assistant(config, _knowledge(config.knowledge_dir)))
+    knowledge = _knowledge(config.knowledge_dir)
+    with _database(config) as database:
+        console_chat(Assistant(config, knowledge, database))
 
 
 @main.command(help="Hỏi một câu, in câu trả lời (hoặc JSON với --json).")
@@ -96,7 +115,9 @@ def ask(config_path: Path | None, as_json: bool, question: str) -> None:
             )
         )
         return
-    for reply in Assistant(config, knowledge).text(question, user=_CLI_USER):
+    with _database(config) as database:
+        replies = asyncio.run(Assistant(config, knowledge, database).text(question, _CLI_USER))
+    for reply in replies:
         click.echo(render(reply))
 
 

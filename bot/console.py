@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from bot.assistant import Assistant
@@ -23,6 +24,17 @@ def chat(
     user: User = CONSOLE_USER,
 ) -> None:
     write(INTRO)
+    with asyncio.Runner() as runner:
+        _loop(assistant, runner, read, write, user)
+
+
+def _loop(
+    assistant: Assistant,
+    runner: asyncio.Runner,
+    read: Callable[[str], str],
+    write: Callable[[str], None],
+    user: User,
+) -> None:
     buttons: list[Button] = []
     while True:
         try:
@@ -35,9 +47,9 @@ def chat(
         if not line:
             continue
         if line.isdigit() and 1 <= int(line) <= len(buttons):
-            replies = assistant.button(buttons[int(line) - 1].data, user)
+            replies = runner.run(assistant.button(buttons[int(line) - 1].data, user))
         else:
-            replies = assistant.message(line, user)
+            replies = runner.run(assistant.message(line, user))
         buttons = []
         for reply in replies:
             write(render(reply, first_number=len(buttons) + 1))

@@ -27,6 +27,7 @@ class Reply:
     text: str  # Telegram HTML
     buttons: tuple[tuple[Button, ...], ...] = ()  # inline buttons, row by row
     keyboard: tuple[tuple[str, ...], ...] = field(default=())  # the persistent reply keyboard
+    toast: bool = False  # a short acknowledgement of a button press, not a new message
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from telegram.ext import (
 from bot.assistant import COMMANDS, Assistant
 from bot.config import Config
 from bot.replies import Reply, User
-from bot.telegram_html import split_message
+from bot.telegram_html import split_message, to_plain
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,15 @@ async def _register_commands(app: Application) -> None:
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = update.effective_message.text
-    await _send(update, _assistant(context).message(text, _user(update)))
+    await _send(update, await _assistant(context).message(text, _user(update)))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()
-    await _send(update, _assistant(context).button(query.data or "", _user(update)))
+    replies = await _assistant(context).button(query.data or "", _user(update))
+    toasts = [to_plain(r.text) for r in replies if r.toast]
+    await query.answer(toasts[0] if toasts else None)
+    await _send(update, [r for r in replies if not r.toast])
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

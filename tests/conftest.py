@@ -13,6 +13,7 @@ import pytest
 from bot import BUNDLED_KNOWLEDGE_DIR
 from bot.assistant import Assistant
 from bot.config import Config, TelegramConfig
+from bot.db import Database
 from bot.knowledge import load_knowledge
 from bot.telegram_app import build_application
 from tests.fake_botapi import FakeBotApi
@@ -47,7 +48,8 @@ def config_for(api: FakeBotApi, tmp_path: Path, **changes: object) -> Config:
 @contextlib.asynccontextmanager
 async def running_bot(config: Config, knowledge_dir: Path = BUNDLED_KNOWLEDGE_DIR) -> AsyncIterator:
     """The real PTB application, polling the fake server, stopped cleanly afterwards."""
-    assistant = Assistant(config, load_knowledge(knowledge_dir))
+    database = Database(config.database)
+    assistant = Assistant(config, load_knowledge(knowledge_dir), database)
     app = build_application(config, assistant)
     await app.initialize()
     if app.post_init:
@@ -60,3 +62,4 @@ async def running_bot(config: Config, knowledge_dir: Path = BUNDLED_KNOWLEDGE_DI
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+        database.close()

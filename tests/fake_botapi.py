@@ -164,7 +164,7 @@ class FakeBotApi:
         self._last_message_id: dict[int | str, int] = {}
         self._messages: dict[tuple[int | str, int], dict[str, Any]] = {}
         self._chats: dict[int | str, dict[str, Any]] = {}
-        self._files: dict[str, tuple[dict[str, Any], bytes]] = {}  # file_id ->
+        self._files: dict[str, tuple[dict[str, Any], bytes]] = {}  # by file_id
         self._file_paths: dict[str, bytes] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._faults: list[_Fault] = []
@@ -260,6 +260,8 @@ class FakeBotApi:
             # Long-poll before choosing a fault, so a fault set while a poll is pending
             # hits that poll instead of letting a later push slip past it.
             await self._long_poll(params)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response()  # client gave up (e.g. PTB stopped); keep the faults
         fault = self._take_fault(method, params)
         if fault is not None:
             with self._lock:
