@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -71,6 +72,7 @@ def main() -> None:
     )
     # httpx logs every request URL, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @main.command(help="Chạy bot Telegram (long polling, hoặc webhook nếu đã cấu hình).")
@@ -102,23 +104,45 @@ def chat(config_path: Path | None) -> None:
 @main.command(help="Hỏi một câu, in câu trả lời (hoặc JSON với --json).")
 @CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
-@click.argument("question")
-def ask(config_path: Path | None, as_json: bool, question: str) -> None:
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    help="Tệp có mỗi dòng một câu hỏi; in mỗi dòng một kết quả JSON.",
+)
+@click.argument("question", required=False)
+def ask(
+    config_path: Path | None, as_json: bool, batch: TextIO | None, question: str | None
+) -> None:
     from bot.console import render
 
+    if (batch is None) == (question is None):
+        raise UserError("Cần đúng một trong hai: một câu hỏi, hoặc --batch TỆP.")
     config = _config(config_path)
     knowledge = _knowledge(config.knowledge_dir)
-    if as_json:
-        click.echo(
-            json.dumps(
-                match_json(Matcher(knowledge, config.matching).match(question)), ensure_ascii=False
-            )
-        )
+    if batch is not None or as_json:
+        matcher = Matcher(knowledge, config.matching)
+        lines = (line.rstrip("\n") for line in batch) if batch else [question]
+        for line in lines:
+            click.echo(json.dumps(match_json(matcher.match(line)), ensure_ascii=False))
         return
     with _database(config) as database:
         replies = asyncio.run(Assistant(config, knowledge, database).text(question, _CLI_USER))
     for reply in replies:
         click.echo(render(reply))
+
+
+@main.command("eval", help="Đo độ chính xác trên tệp câu hỏi có nhãn, kèm hai mốc so sánh.")
+@CONFIG_OPTION
+@click.argument("questions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_command(config_path: Path | None, questions_file: Path) -> None:
+    from bot.evaluation import evaluate, format_table, load_questions
+
+    config = _config(config_path)
+    knowledge = _knowledge(config.knowledge_dir)
+    questions = load_questions(questions_file)
+    results = evaluate(knowledge, Matcher(knowledge, config.matching), questions)
+    in_scope = sum(bool(q.expect) for q in questions)
+    click.echo(format_table(results, len(questions), in_scope))
 
 
 @main.command(help="Kiểm tra kho tri thức; báo mọi lỗi kèm tệp và dòng.")
