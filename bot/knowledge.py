@@ -366,6 +366,7 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
         return Lexicon()
     abbreviations = data.get("abbreviations") or {}
     fillers = data.get("fillers") or []
+    stopwords = data.get("stopwords") or []
     if not isinstance(abbreviations, LineDict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in abbreviations.items()
     ):
@@ -377,12 +378,21 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> Lexicon:
             )
         )
         abbreviations = {}
-    if not isinstance(fillers, list) or not all(isinstance(f, str) for f in fillers):
+    if not _is_string_list(fillers):
         problems.append(
             Problem(path.name, data.line_of("fillers"), "fillers phải là danh sách chuỗi")
         )
         fillers = []
-    return Lexicon.build(abbreviations, fillers)
+    if not _is_string_list(stopwords):
+        problems.append(
+            Problem(path.name, data.line_of("stopwords"), "stopwords phải là danh sách chuỗi")
+        )
+        stopwords = []
+    return Lexicon.build(abbreviations, fillers, stopwords)
+
+
+def _is_string_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _check_related(

@@ -15,6 +15,7 @@ Decision, with the cut-offs from `MatchingConfig`:
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -29,15 +30,20 @@ from rapidfuzz.distance import Levenshtein
 from bot.config import MatchingConfig
 from bot.knowledge import Knowledge
 from bot.normalize import is_number, normalize, telex_fold
+from bot.telegram_html import to_plain
 
 Decision = Literal["answer", "suggest", "none"]
 
 # Weights of the final score's parts; they add up to 1.
-_W_PHRASING = 0.55  # weighted overlap with the best single phrasing
-_W_ENTRY = 0.25  # share of the query's weight found anywhere in the entry
-_W_FUZZY = 0.20  # rapidfuzz token_sort_ratio with the best phrasing
+_W_PHRASING = 0.45  # weighted overlap (F1) with the entry's best single phrasing
+_W_ENTRY = 0.20  # share of the query's weight found in the entry's phrasings
+_W_COSINE = 0.20  # cosine between the query and the entry's profile
+_W_FUZZY = 0.15  # rapidfuzz token_sort_ratio with the best phrasing
+_W_BODY = 0.3  # a query word found only in the entry's answer counts this much
 _RERANK = 25  # entries re-scored with rapidfuzz
 _CONTRADICTION = 0.6  # factor for an entry whose numbers contradict the query's
+_STOPWORD_FACTOR = 0.25  # how much a question word or particle counts
+_QUERY_LIMIT = 2000  # characters of a message that are read
 _NUMBER_PARTS = re.compile(r"[./-]")
 _COMPOUND = _NUMBER_PARTS  # a number with parts: a document, range or indicator
 
@@ -94,40 +100,55 @@ class Matcher:
     def __init__(self, knowledge: Knowledge, config: MatchingConfig | None = None) -> None:
         self.knowledge = knowledge
         self.config = config or MatchingConfig()
-        lexicon = knowledge.lexicon
-        phrasing_tokens: list[tuple[str, list[str]]] = []
-        entry_tokens: dict[str, set[str]] = defaultdict(set)
+        self._stopwords = knowledge.lexicon.stopwords
+        phrasing_features: list[tuple[str, list[str]]] = []
+        entry_features: dict[str, set[str]] = defaultdict(set)
         self._numbers: dict[str, frozenset[str]] = {}
+        # Words of an entry's answer and tags: weaker evidence than its phrasings.
+        self._body: dict[str, frozenset[str]] = {}
         for entry in knowledge.entries.values():
-            numbers: set[str] = set()
+            body = " ".join((to_plain(entry.answer), *entry.tags))
+            self._body[entry.id] = frozenset(self._features(self._normalize(body)))
             for text in entry.phrasings:
-                tokens = _expand_numbers(normalize(text, lexicon).tokens)
-                phrasing_tokens.append((entry.id, tokens))
-                entry_tokens[entry.id].update(tokens)
-            for text in (*entry.phrasings, *entry.tags, *(s.doc for s in entry.sources)):
-                numbers.update(t for t in normalize(text, lexicon).tokens if is_number(t))
-            self._numbers[entry.id] = frozenset(numbers)
+                features = self._features(self._normalize(text))
+                phrasing_features.append((entry.id, features))
+                entry_features[entry.id].update(features)
+            texts = (*entry.phrasings, *entry.tags, *(s.doc for s in entry.sources))
+            self._numbers[entry.id] = frozenset(
+                t for text in texts for t in self._normalize(text) if is_number(t)
+            )
 
-        n = len(entry_tokens)
+        n = len(entry_features)
         df: dict[str, int] = defaultdict(int)
-        for tokens in entry_tokens.values():
-            for token in tokens:
-                df[token] += 1
-        self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+        for features in entry_features.values():
+            for feature in features:
+                df[feature] += 1
+        self._idf = {f: math.log((n + 1) / (c + 0.5)) for f, c in df.items()}
         self._unknown_weight = math.log((n + 1) / 0.5)
-        self._entry_tokens = {e: frozenset(t) for e, t in entry_tokens.items()}
+        # Each entry's profile: a feature's weight times the share of the entry's
+        # phrasings that use it, so the words an entry is really about dominate.
+        self._profiles: dict[str, dict[str, float]] = {}
+        self._norms: dict[str, float] = {}
+        for entry_id in entry_features:
+            counts: dict[str, int] = defaultdict(int)
+            owned = [f for e, f in phrasing_features if e == entry_id]
+            for features in owned:
+                for feature in features:
+                    counts[feature] += 1
+            profile = {f: self._weight(f) * c / len(owned) for f, c in counts.items()}
+            self._profiles[entry_id] = profile
+            self._norms[entry_id] = math.sqrt(sum(v * v for v in profile.values()))
         self._phrasings = [
-            _Phrasing(e, frozenset(t), " ".join(t), sum(self._idf[x] for x in set(t)))
-            for e, t in phrasing_tokens
+            _Phrasing(e, frozenset(f), " ".join(x for x in f if " " not in x), self._total(f))
+            for e, f in phrasing_features
         ]
         self._by_entry: dict[str, list[_Phrasing]] = defaultdict(list)
-        for phrasing in self._phrasings:
-            self._by_entry[phrasing.entry_id].append(phrasing)
         self._postings: dict[str, list[int]] = defaultdict(list)
         for index, phrasing in enumerate(self._phrasings):
-            for token in phrasing.tokens:
-                self._postings[token].append(index)
-        self._vocabulary = sorted(t for t in df if not is_number(t))
+            self._by_entry[phrasing.entry_id].append(phrasing)
+            for feature in phrasing.tokens:
+                self._postings[feature].append(index)
+        self._vocabulary = sorted(f for f in df if " " not in f and not is_number(f))
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     # --- query -----------------------------------------------------------------------
@@ -136,12 +157,15 @@ class Matcher:
         tokens = self.query_tokens(question)
         if not tokens:
             return Match(question, "none", ())
-        weights = {t: self._idf.get(t, self._unknown_weight) for t in tokens}
+        # A word pair the index has never seen is no evidence either way; an unknown
+        # single word is, and weighs like the rarest word.
+        features = [f for f in self._features(tokens) if " " not in f or f in self._idf]
+        weights = {f: self._weight(f) for f in features}
         total = sum(weights.values())
         best_overlap: dict[str, float] = {}
         accumulated: dict[int, float] = defaultdict(float)
-        for token, weight in weights.items():
-            for index in self._postings.get(token, ()):
+        for feature, weight in weights.items():
+            for index in self._postings.get(feature, ()):
                 accumulated[index] += weight
         for index, matched in accumulated.items():
             phrasing = self._phrasings[index]
@@ -152,18 +176,26 @@ class Matcher:
         shortlist = sorted(best_overlap, key=best_overlap.__getitem__, reverse=True)[:_RERANK]
         query_text = " ".join(tokens)
         query_numbers = frozenset(t for t in tokens if is_number(t) and _COMPOUND.search(t))
+        query_norm = math.sqrt(sum(w * w for w in weights.values()))
         scored = []
         for entry_id in shortlist:
+            profile = self._profiles[entry_id]
+            cosine = sum(w * profile.get(f, 0.0) for f, w in weights.items()) / (
+                query_norm * self._norms[entry_id]
+            )
+            body = self._body[entry_id]
             entry_recall = (
-                sum(w for t, w in weights.items() if t in self._entry_tokens[entry_id]) / total
+                sum(
+                    w if f in profile else _W_BODY * w if f in body else 0.0
+                    for f, w in weights.items()
+                )
+                / total
             )
-            fuzzy = max(
-                (fuzz.token_sort_ratio(query_text, p.text) for p in self._by_entry[entry_id]),
-                default=0.0,
-            )
+            fuzzy = max(fuzz.token_sort_ratio(query_text, p.text) for p in self._by_entry[entry_id])
             score = 100 * (
                 _W_PHRASING * best_overlap[entry_id]
                 + _W_ENTRY * entry_recall
+                + _W_COSINE * cosine
                 + _W_FUZZY * fuzzy / 100
             )
             if self._contradicts(query_numbers, entry_id):
@@ -177,12 +209,35 @@ class Matcher:
         return Match(question, self._decide(candidates), candidates)
 
     def query_tokens(self, question: str) -> list[str]:
-        """The query's folded, expanded, corrected tokens, without repeats."""
-        raw = normalize(question[:2000], self.knowledge.lexicon).tokens
-        tokens = [self._correct(t) for t in raw]
-        return list(dict.fromkeys(_expand_numbers(tokens)))
+        """The query's folded, expanded and corrected words."""
+        return [self._correct(t) for t in self._normalize(question[:_QUERY_LIMIT])]
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _normalize(self, text: str) -> tuple[str, ...]:
+        return normalize(text, self.knowledge.lexicon).tokens
+
+    def _features(self, tokens: Iterable[str]) -> list[str]:
+        """Words, the parts of compound numbers, and adjacent word pairs.
+
+        Vietnamese words are often two syllables ("cán bộ", "đại học"); without
+        diacritics a single syllable is ambiguous ("can" is cán or cần), the pair is not.
+        """
+        tokens = list(tokens)
+        features = [p for t in tokens for p in (number_parts(t) if is_number(t) else [t])]
+        for a, b in itertools.pairwise(tokens):
+            if not (a in self._stopwords and b in self._stopwords):
+                features.append(f"{a} {b}")
+        return list(dict.fromkeys(features))
+
+    def _weight(self, feature: str) -> float:
+        weight = self._idf.get(feature, self._unknown_weight)
+        if any(word in self._stopwords for word in feature.split(" ")):
+            weight *= _STOPWORD_FACTOR
+        return weight
+
+    def _total(self, features: Iterable[str]) -> float:
+        return sum(self._weight(f) for f in set(features))
 
     def _decide(self, candidates: tuple[Candidate, ...]) -> Decision:
         if not candidates:
@@ -212,11 +267,13 @@ class Matcher:
         telex = telex_fold(token)
         if telex in self._idf:
             return telex
+        if len(token) < 4:
+            return token
         cutoff = 1 if len(token) < 7 else 2
         found = process.extractOne(
             token, self._vocabulary, scorer=Levenshtein.distance, score_cutoff=cutoff
         )
-        return found[0] if found and len(token) >= 4 else token
+        return found[0] if found else token
 
 
 def _expand_numbers(tokens: Iterable[str]) -> list[str]:

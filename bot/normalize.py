@@ -40,6 +40,7 @@ def clean(text: str) -> str:
         "NFC", _OLD_TONE.sub(r"\1\3\2", unicodedata.normalize("NFD", text))
     )
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    text = text.replace("%", " phần trăm ")
     text = _YEAR_RANGE.sub(r"\1-\2", text)
     text = _SHORT_RANGE.sub(lambda m: f"{m[1]}-{m[1][:2]}{m[2]}", text)
     return _GLUED.sub(" ", text)
@@ -67,21 +68,27 @@ def telex_fold(token: str) -> str:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Abbreviations (folded phrase -> folded expansion) and filler phrases to drop."""
+    """Abbreviations (folded phrase -> folded expansion), fillers to drop, stopwords."""
 
     abbreviations: Mapping[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     fillers: frozenset[tuple[str, ...]] = frozenset()
+    stopwords: frozenset[str] = frozenset()  # folded single words that weigh little
     longest: int = 1
 
     @classmethod
-    def build(cls, abbreviations: Mapping[str, str], fillers: Iterable[str]) -> Lexicon:
+    def build(
+        cls, abbreviations: Mapping[str, str], fillers: Iterable[str], stopwords: Iterable[str] = ()
+    ) -> Lexicon:
         abbr = {
             tuple(_fold_tokens(key)): tuple(_fold_tokens(value))
             for key, value in abbreviations.items()
         }
         fill = frozenset(tuple(_fold_tokens(f)) for f in fillers)
+        # A stopword phrase ("bao nhiêu") is expanded like an abbreviation, so it is
+        # enough to mark each of its words.
+        stop = frozenset(w for s in stopwords for w in _fold_tokens(s))
         keys = [*abbr, *fill]
-        return cls(abbr, fill, max((len(k) for k in keys), default=1))
+        return cls(abbr, fill, stop, max((len(k) for k in keys), default=1))
 
     def expand(self, tokens: Sequence[str]) -> list[str]:
         """Expand abbreviations and drop fillers, longest phrase first."""

@@ -1,0 +1,62 @@
+"""The `ntm-bot` command line on the bundled knowledge, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def run(args: list[str], cwd, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "NTM_BOT_TOKEN"},
+    )
+
+
+def test_chat_answers_criterion_18_and_explains_itself(tmp_path):
+    result = run(["chat"], tmp_path, "tiêu chí 18 là gì\n/start\n/thoat\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Tiêu chí 18" in out and "Căn cứ:" in out and "Giai đoạn áp dụng" in out
+    assert "Tôi là Trợ lý NTM" in out
+    assert "[1]" in out  # buttons are numbered
+    assert (tmp_path / "ntm-bot.sqlite3").exists()  # the demo database, made on first use
+
+
+def test_ask_json_contract(tmp_path):
+    result = run(["ask", "--json", "tiêu chí 18 là gì"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"question", "decision", "id", "score", "candidates"}
+    assert data["decision"] in {"answer", "suggest", "none"}
+    assert 0 <= data["score"] <= 100
+    assert all(set(c) == {"id", "score", "question"} for c in data["candidates"])
+
+
+def test_ask_batch_prints_one_line_per_question_in_order(tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("tiêu chí 18 là gì\n\ngiá lúa hôm nay\n", encoding="utf-8")
+    result = run(["ask", "--json", "--batch", str(questions)], tmp_path)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["question"] for d in lines] == ["tiêu chí 18 là gì", "", "giá lúa hôm nay"]
+    assert lines[1]["decision"] == lines[2]["decision"] == "none"
+
+
+def test_check_passes_on_bundled_knowledge(tmp_path):
+    result = run(["check"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Kho tri thức hợp lệ" in result.stdout
+
+
+def test_missing_token_is_one_vietnamese_sentence(tmp_path):
+    env_free = run(["run"], tmp_path)
+    assert env_free.returncode == 1
+    assert env_free.stderr.strip().startswith("Lỗi: Chưa có token của bot")
+    assert "Traceback" not in env_free.stderr

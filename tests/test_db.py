@@ -1,0 +1,56 @@
+"""The database owner: schema versions, WAL, and access from async code."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot import feedback
+from bot.db import SCHEMA_VERSION, Database, DatabaseError
+
+
+def test_new_database_is_at_latest_version_in_wal_mode(tmp_path):
+    path = tmp_path / "ntm.sqlite3"
+    Database(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_keeps_data(tmp_path):
+    path = tmp_path / "ntm.sqlite3"
+    db = Database(path)
+    db.call(feedback.record_unanswered, "gia lua", "giá lúa?", "none", "2026-11-26T10:00:00+00:00")
+    db.close()
+    db = Database(path)
+    [item] = db.call(feedback.top_unanswered, 5)
+    db.close()
+    assert (item.normalized, item.count) == ("gia lua", 1)
+
+
+def test_database_from_a_newer_version_is_refused_clearly(tmp_path):
+    path = tmp_path / "ntm.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(DatabaseError, match="phiên bản mới hơn"):
+        Database(path)
+
+
+def test_not_a_database_is_refused_clearly(tmp_path):
+    path = tmp_path / "ntm.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="Không mở được cơ sở dữ liệu"):
+        Database(path)
+
+
+async def test_async_callers_share_one_owner_thread(tmp_path):
+    import asyncio
+
+    db = Database(tmp_path / "ntm.sqlite3")
+    now = "2026-11-26T10:00:00+00:00"
+    await asyncio.gather(
+        *(db.run(feedback.record_unanswered, "cau hoi", "câu hỏi", "none", now) for _ in range(50))
+    )
+    [item] = await db.run(feedback.top_unanswered, 5)
+    db.close()
+    assert item.count == 50

@@ -1,0 +1,95 @@
+"""End to end: answers with feedback, suggestions, and questions without an answer."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.config import MatchingConfig
+from bot.telegram_html import to_plain
+from tests.conftest import FIXTURES, config_for, running_bot
+from tests.fake_botapi import FakeBotApi
+
+MINI = FIXTURES / "mini"
+CADRE, COORDINATOR = 501, 900
+# Explicit cut-offs, so these tests do not move when the defaults are tuned.
+MATCHING = MatchingConfig(answer_threshold=60, suggest_threshold=25, margin=6)
+
+
+def _config(api: FakeBotApi, tmp_path):
+    return config_for(api, tmp_path, matching=MATCHING, coordinators=frozenset({COORDINATOR}))
+
+
+def _buttons(reply) -> list[tuple[str, str]]:
+    rows = reply.reply_markup["inline_keyboard"]
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+async def test_answer_carries_votes_and_a_vote_is_stored(fake_api: FakeBotApi, tmp_path):
+    config = _config(fake_api, tmp_path)
+    async with running_bot(config, MINI):
+        fake_api.push_message(CADRE, "tieu chi mau so 7")
+        answer = await fake_api.wait_for_reply(CADRE)
+        assert ("👍 Hữu ích", "fb:tieu-chi-mau:1") in _buttons(answer)
+        assert ("👎 Chưa đúng", "fb:tieu-chi-mau:0") in _buttons(answer)
+        mark = fake_api.mark()
+        query = fake_api.push_callback(CADRE, "fb:tieu-chi-mau:0", answer)
+        ack = await fake_api.wait_for("answerCallbackQuery", since=mark)
+    assert ack.params["callback_query_id"] == query["id"]
+    assert "rà soát" in ack.params["text"]
+    assert fake_api.sent_messages(CADRE, since=mark) == []  # a toast, not a new message
+    rows = sqlite3.connect(config.database).execute("SELECT user_id, entry_id, vote FROM feedback")
+    assert rows.fetchall() == [(CADRE, "tieu-chi-mau", 0)]
+
+
+async def test_forged_vote_is_not_stored(fake_api: FakeBotApi, tmp_path):
+    config = _config(fake_api, tmp_path)
+    async with running_bot(config, MINI):
+        fake_api.push_message(CADRE, "tieu chi mau so 7")
+        answer = await fake_api.wait_for_reply(CADRE)
+        for forged in ("fb:khong-co-muc:1", "fb:tieu-chi-mau:7", "fb:" + "x" * 60):
+            fake_api.push_callback(CADRE, forged, answer)
+            reply = await fake_api.wait_for_reply(CADRE)
+            assert "không còn hiệu lực" in reply.text
+    count = sqlite3.connect(config.database).execute("SELECT count(*) FROM feedback").fetchone()
+    assert count == (0,)
+
+
+async def test_suggestion_buttons_lead_to_the_chosen_answer(fake_api: FakeBotApi, tmp_path):
+    async with running_bot(_config(fake_api, tmp_path), MINI):
+        fake_api.push_message(CADRE, "mẫu")
+        suggestion = await fake_api.wait_for_reply(CADRE)
+        assert suggestion.text == "Có phải bạn muốn hỏi:"
+        datas = [data for _, data in _buttons(suggestion)]
+        assert datas == ["a:tieu-chi-mau", "a:van-ban-mau", "cats"]
+        fake_api.push_callback(CADRE, "a:van-ban-mau", suggestion)
+        answer = await fake_api.wait_for_reply(CADRE)
+    assert to_plain(answer.text).startswith("Văn bản mẫu quy định")
+
+
+async def test_unanswered_question_is_stored_and_listed_for_coordinators_only(
+    fake_api: FakeBotApi, tmp_path
+):
+    async with running_bot(_config(fake_api, tmp_path), MINI):
+        for text in ("Giá lúa hôm nay bao nhiêu?", "gia lua hom nay bao nhieu"):
+            fake_api.push_message(CADRE, text)
+            reply = await fake_api.wait_for_reply(CADRE)
+            assert "chưa có câu trả lời" in reply.text
+        fake_api.push_message(CADRE, "/chuatraloi")
+        refused = await fake_api.wait_for_reply(CADRE)
+        fake_api.push_message(COORDINATOR, "/chuatraloi")
+        listing = await fake_api.wait_for_reply(COORDINATOR)
+    assert refused.text == "Lệnh này chỉ dành cho điều phối viên."
+    text = to_plain(listing.text)
+    assert "«gia lua hom nay bao nhieu» – 2 lần" in text
+    assert str(CADRE) not in text  # what was asked, never who asked
+
+
+async def test_suggest_is_stored_too(fake_api: FakeBotApi, tmp_path):
+    config = _config(fake_api, tmp_path)
+    async with running_bot(config, MINI):
+        fake_api.push_message(CADRE, "mẫu")
+        await fake_api.wait_for_reply(CADRE)
+    rows = sqlite3.connect(config.database).execute(
+        "SELECT normalized, decision, count FROM unanswered"
+    )
+    assert rows.fetchall() == [("mau", "suggest", 1)]
