@@ -109,14 +109,16 @@ class Matcher:
         for entry in knowledge.entries.values():
             body = " ".join((to_plain(entry.answer), *entry.tags))
             self._body[entry.id] = frozenset(self._features(self._normalize(body)))
+            numbers: set[str] = set()
             for text in entry.phrasings:
-                features = self._features(self._normalize(text))
+                tokens = self._normalize(text)
+                numbers.update(t for t in tokens if is_number(t))
+                features = self._features(tokens)
                 phrasing_features.append((entry.id, features))
                 entry_features[entry.id].update(features)
-            texts = (*entry.phrasings, *entry.tags, *(s.doc for s in entry.sources))
-            self._numbers[entry.id] = frozenset(
-                t for text in texts for t in self._normalize(text) if is_number(t)
-            )
+            for text in (*entry.tags, *(s.doc for s in entry.sources)):
+                numbers.update(t for t in self._normalize(text) if is_number(t))
+            self._numbers[entry.id] = frozenset(numbers)
 
         n = len(entry_features)
         df: dict[str, int] = defaultdict(int)
@@ -129,25 +131,29 @@ class Matcher:
         # phrasings that use it, so the words an entry is really about dominate.
         self._profiles: dict[str, dict[str, float]] = {}
         self._norms: dict[str, float] = {}
-        for entry_id in entry_features:
+        owned: dict[str, list[list[str]]] = defaultdict(list)
+        for entry_id, features in phrasing_features:
+            owned[entry_id].append(features)
+        for entry_id, feature_lists in owned.items():
             counts: dict[str, int] = defaultdict(int)
-            owned = [f for e, f in phrasing_features if e == entry_id]
-            for features in owned:
+            for features in feature_lists:
                 for feature in features:
                     counts[feature] += 1
-            profile = {f: self._weight(f) * c / len(owned) for f, c in counts.items()}
+            share = 1 / len(feature_lists)
+            profile = {f: self._weight(f) * c * share for f, c in counts.items()}
             self._profiles[entry_id] = profile
             self._norms[entry_id] = math.sqrt(sum(v * v for v in profile.values()))
         self._phrasings = [
             _Phrasing(e, frozenset(f), " ".join(x for x in f if " " not in x), self._total(f))
             for e, f in phrasing_features
         ]
-        self._by_entry: dict[str, list[_Phrasing]] = defaultdict(list)
+        self._texts: dict[str, list[str]] = defaultdict(list)  # per entry, for rapidfuzz
         self._postings: dict[str, list[int]] = defaultdict(list)
         for index, phrasing in enumerate(self._phrasings):
-            self._by_entry[phrasing.entry_id].append(phrasing)
+            self._texts[phrasing.entry_id].append(phrasing.text)
             for feature in phrasing.tokens:
                 self._postings[feature].append(index)
+        self._rare_cap = max(30, len(self._phrasings) // 100)
         self._vocabulary = sorted(f for f in df if " " not in f and not is_number(f))
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
@@ -163,11 +169,7 @@ class Matcher:
         weights = {f: self._weight(f) for f in features}
         total = sum(weights.values())
         best_overlap: dict[str, float] = {}
-        accumulated: dict[int, float] = defaultdict(float)
-        for feature, weight in weights.items():
-            for index in self._postings.get(feature, ()):
-                accumulated[index] += weight
-        for index, matched in accumulated.items():
+        for index, matched in self._overlaps(weights).items():
             phrasing = self._phrasings[index]
             recall, precision = matched / total, matched / phrasing.weight
             score = 2 * recall * precision / (recall + precision)
@@ -191,7 +193,9 @@ class Matcher:
                 )
                 / total
             )
-            fuzzy = max(fuzz.token_sort_ratio(query_text, p.text) for p in self._by_entry[entry_id])
+            _, fuzzy, _ = process.extractOne(
+                query_text, self._texts[entry_id], scorer=fuzz.token_sort_ratio
+            )
             score = 100 * (
                 _W_PHRASING * best_overlap[entry_id]
                 + _W_ENTRY * entry_recall
@@ -213,6 +217,28 @@ class Matcher:
         return [self._correct(t) for t in self._normalize(question[:_QUERY_LIMIT])]
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _overlaps(self, weights: dict[str, float]) -> dict[int, float]:
+        """Matched query weight per phrasing, for phrasings sharing a rarer feature.
+
+        Common features ("tieu chi", "xa") sit in thousands of phrasings of a large
+        knowledge base: their postings are not walked; they are only added to the
+        phrasings that a rarer feature already found. A phrasing sharing nothing but
+        common features cannot rank near the top. When nothing is rare, all are walked.
+        """
+        known = [f for f in weights if f in self._postings]
+        rare = [f for f in known if len(self._postings[f]) <= self._rare_cap]
+        common = frozenset(known) - frozenset(rare) if rare else frozenset()
+        matched: dict[int, float] = defaultdict(float)
+        for feature in rare or known:
+            weight = weights[feature]
+            for index in self._postings[feature]:
+                matched[index] += weight
+        if common:
+            for index in matched:
+                for feature in common.intersection(self._phrasings[index].tokens):
+                    matched[index] += weights[feature]
+        return matched
 
     def _normalize(self, text: str) -> tuple[str, ...]:
         return normalize(text, self.knowledge.lexicon).tokens

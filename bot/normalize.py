@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # Zero-width and bidi control characters that some keyboards and copy-paste insert.
 _INVISIBLE = dict.fromkeys(
@@ -127,9 +128,14 @@ class Normalized:
         return frozenset(t for t in self.tokens if is_number(t))
 
 
+@lru_cache(maxsize=65536)
+def _fold_token(token: str) -> str:
+    return fold(token)
+
+
 def normalize(text: str, lexicon: Lexicon | None = None) -> Normalized:
     cleaned = clean(text)
     accented_tokens = tokenize(cleaned)
-    folded_tokens = [fold(t) for t in accented_tokens]
+    folded_tokens = [_fold_token(t) for t in accented_tokens]
     tokens = lexicon.expand(folded_tokens) if lexicon else folded_tokens
     return Normalized(" ".join(accented_tokens), " ".join(folded_tokens), tuple(tokens))
