@@ -6,14 +6,16 @@ as a list of `Reply`. Nothing here knows about Telegram.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot import feedback
 from bot.config import Config
 from bot.db import Database
-from bot.knowledge import Entry, Knowledge, render_answer
+from bot.knowledge import Entry, Knowledge, KnowledgeError, load_knowledge, render_answer
 from bot.matcher import Match, Matcher
 from bot.replies import Button, Reply, User, rows
 from bot.telegram_html import escape
@@ -22,6 +24,7 @@ from bot.telegram_html import escape
 KEYBOARD_ACTIONS = {"📚 Chủ đề": "chude", "ℹ️ Hướng dẫn": "help"}
 MAIN_KEYBOARD = (tuple(KEYBOARD_ACTIONS),)
 _BUTTON_TEXT_LIMIT = 60
+_PROBLEMS_SHOWN = 10
 
 GREETING = (
     "Xin chào{name}! Tôi là <b>Trợ lý NTM</b>, trợ lý hỏi đáp về Chương trình xây dựng "
@@ -78,7 +81,10 @@ COMMANDS = (
     Command("help", "Hướng dẫn sử dụng"),
 )
 # Coordinator commands are not in the public menu.
-COORDINATOR_COMMANDS = (Command("chuatraloi", "Câu hỏi chưa trả lời được"),)
+COORDINATOR_COMMANDS = (
+    Command("chuatraloi", "Câu hỏi chưa trả lời được"),
+    Command("reload", "Nạp lại kho tri thức"),
+)
 
 
 class Assistant:
@@ -103,6 +109,7 @@ class Assistant:
             "help": self._help,
             "chude": self._browse,
             "chuatraloi": self._unanswered,
+            "reload": self._reload,
         }
         handler = handlers.get(name.lower())
         return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
@@ -142,6 +149,34 @@ class Assistant:
 
     async def _browse(self, _args: str, _user: User) -> list[Reply]:
         return [self._categories()]
+
+    async def _reload(self, _args: str, user: User) -> list[Reply]:
+        """Reload the FAQ from disk; an invalid edit leaves the running one in place."""
+        if not self.config.is_coordinator(user.id):
+            return [Reply(COORDINATORS_ONLY)]
+        try:
+            knowledge, matcher = await asyncio.to_thread(self._load, self.config.knowledge_dir)
+        except KnowledgeError as exc:
+            shown = exc.problems[:_PROBLEMS_SHOWN]
+            lines = [
+                f"<b>Kho tri thức mới chưa hợp lệ ({len(exc.problems)} lỗi)</b>, "
+                "trợ lý vẫn dùng bản cũ. Sửa rồi gõ /reload lại:",
+                *(f"• {escape(str(p))}" for p in shown),
+            ]
+            if len(exc.problems) > len(shown):
+                lines.append(f"… và {len(exc.problems) - len(shown)} lỗi khác (xem ntm-bot check).")
+            return [Reply("\n".join(lines))]
+        self.knowledge, self.matcher = knowledge, matcher
+        return [
+            Reply(
+                f"Đã nạp lại kho tri thức: {len(knowledge.entries)} mục "
+                f"trong {len(knowledge.categories)} chủ đề."
+            )
+        ]
+
+    def _load(self, directory: Path) -> tuple[Knowledge, Matcher]:
+        knowledge = load_knowledge(directory)
+        return knowledge, Matcher(knowledge, self.config.matching)
 
     async def _unanswered(self, _args: str, user: User) -> list[Reply]:
         if not self.config.is_coordinator(user.id):

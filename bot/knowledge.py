@@ -119,10 +119,13 @@ def load_knowledge(directory: Path) -> Knowledge:
     categories: list[Category] = []
     entries: dict[str, Entry] = {}
     where: dict[str, _Location] = {}  # entry id -> its location, for cross-file messages
+    # Ids written in the files, valid entries or not: an entry with a broken field is
+    # reported once, not again by every reference to it.
+    declared: set[str] = set()
     for path in sorted(directory.glob("*.yaml")):
         if path.name in (SYNONYMS_FILE, CATALOGUE_FILE):
             continue
-        loaded = _load_category(path, problems)
+        loaded = _load_category(path, problems, declared)
         if loaded is None:
             continue
         category, file_entries = loaded
@@ -141,11 +144,13 @@ def load_knowledge(directory: Path) -> Knowledge:
             entries[entry.id] = entry
             where[entry.id] = location
 
-    _check_related(entries, where, problems)
+    _check_related(entries, where, declared, problems)
     _check_shared_phrasings(entries, where, lexicon, problems)
-    _check_catalogue(directory / CATALOGUE_FILE, categories, entries, problems)
+    order = _check_catalogue(directory / CATALOGUE_FILE, entries, declared, problems)
     if problems:
         raise KnowledgeError(problems)
+    # Catalogue categories in the catalogue's order, then any others by file name.
+    categories.sort(key=lambda c: order.index(c.id) if c.id in order else len(order))
     return Knowledge(tuple(categories), entries, lexicon)
 
 
@@ -172,7 +177,7 @@ def render_answer(entry: Entry) -> str:
 
 
 def _load_category(
-    path: Path, problems: list[Problem]
+    path: Path, problems: list[Problem], declared: set[str]
 ) -> tuple[Category, list[tuple[Entry, _Location]]] | None:
     name = path.name
     try:
@@ -198,6 +203,8 @@ def _load_category(
         return None
     file_entries = []
     for index, raw in enumerate(raw_entries):
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            declared.add(raw["id"])
         line = raw_entries.line_of(index)
         entry = _parse_entry(name, path.stem, raw, line, problems)
         if entry is not None:
@@ -396,11 +403,14 @@ def _is_string_list(value: object) -> bool:
 
 
 def _check_related(
-    entries: dict[str, Entry], where: dict[str, _Location], problems: list[Problem]
+    entries: dict[str, Entry],
+    where: dict[str, _Location],
+    declared: set[str],
+    problems: list[Problem],
 ) -> None:
     for entry in entries.values():
         for rel in entry.related:
-            if rel not in entries or rel == entry.id:
+            if rel not in declared or rel == entry.id:
                 loc = where[entry.id]
                 problems.append(
                     Problem(
@@ -438,28 +448,34 @@ def _check_shared_phrasings(
 
 
 def _check_catalogue(
-    path: Path, categories: list[Category], entries: dict[str, Entry], problems: list[Problem]
-) -> None:
+    path: Path, entries: dict[str, Entry], declared: set[str], problems: list[Problem]
+) -> list[str]:
+    """Every required topic has an entry in its category's file; returns the category order."""
     if not path.exists():
-        return
+        return []
     try:
         data = load_yaml(path)
     except YamlSyntaxError as exc:
         problems.append(Problem(path.name, exc.line, exc.message))
-        return
+        return []
     catalogue = data.get("categories") if isinstance(data, LineDict) else None
-    if not isinstance(catalogue, LineDict):
-        problems.append(Problem(path.name, 1, "catalogue.yaml cần khóa categories"))
-        return
+    if not isinstance(catalogue, LineDict) or not all(
+        isinstance(t, LineList) for t in catalogue.values()
+    ):
+        problems.append(
+            Problem(path.name, 1, "catalogue.yaml cần khóa categories: chủ đề -> danh sách id")
+        )
+        return []
     for category_id, topics in catalogue.items():
-        for index, topic in enumerate(topics or []):
+        for index, topic in enumerate(topics):
             line = topics.line_of(index)
             entry = entries.get(topic)
-            if entry is None:
+            if topic not in declared:
                 problems.append(
                     Problem(path.name, line, f"chủ đề bắt buộc '{topic}' chưa có mục nào")
                 )
-            elif entry.category != category_id:
+            elif entry is not None and entry.category != category_id:
                 problems.append(
                     Problem(path.name, line, f"'{topic}' phải nằm trong tệp {category_id}.yaml")
                 )
+    return list(catalogue)

@@ -93,3 +93,41 @@ async def test_suggest_is_stored_too(fake_api: FakeBotApi, tmp_path):
         "SELECT normalized, decision, count FROM unanswered"
     )
     assert rows.fetchall() == [("mau", "suggest", 1)]
+
+
+async def test_reload_keeps_the_old_knowledge_when_the_new_one_is_invalid(
+    fake_api: FakeBotApi, tmp_path
+):
+    import shutil
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(MINI, knowledge)
+    config = _config(fake_api, tmp_path)
+    config = type(config)(**{**config.__dict__, "knowledge_dir": knowledge})
+    mau = knowledge / "mau.yaml"
+    async with running_bot(config, knowledge):
+        fake_api.push_message(CADRE, "/reload")
+        assert (
+            await fake_api.wait_for_reply(CADRE)
+        ).text == "Lệnh này chỉ dành cho điều phối viên."
+
+        good = mau.read_text(encoding="utf-8")
+        mau.write_text(good.replace('period: "2024 (đã hết hiệu lực)"', "period: 7"), "utf-8")
+        fake_api.push_message(COORDINATOR, "/reload")
+        refused = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
+        assert "chưa hợp lệ (1 lỗi)" in refused and "vẫn dùng bản cũ" in refused
+        assert "mau.yaml:" in refused and "'period'" in refused
+        fake_api.push_message(CADRE, "van ban mau quy dinh gi")
+        still = await fake_api.wait_for_reply(CADRE)
+        assert to_plain(still.text).startswith("Văn bản mẫu quy định")
+
+        mau.write_text(
+            good.replace("Văn bản mẫu quy định cách", "Văn bản mẫu (bản mới) quy định cách"),
+            "utf-8",
+        )
+        fake_api.push_message(COORDINATOR, "/reload")
+        done = await fake_api.wait_for_reply(COORDINATOR)
+        assert done.text == "Đã nạp lại kho tri thức: 2 mục trong 1 chủ đề."
+        fake_api.push_message(CADRE, "van ban mau quy dinh gi")
+        fresh = await fake_api.wait_for_reply(CADRE)
+    assert to_plain(fresh.text).startswith("Văn bản mẫu (bản mới)")
