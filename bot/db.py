@@ -18,6 +18,8 @@ from typing import TypeVar
 
 import sqlite_utils
 
+from bot import units
+
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
@@ -43,8 +45,94 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["feedback"].create_index(["entry_id"])
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Administrative units, NTM status, cadres, courses and training records."""
+    db["provinces"].create({"code": int, "name": str, "kind": str}, pk="code")
+    db["communes"].create(
+        {
+            "code": int,
+            "name": str,  # official name with its kind: "Xã Bình Lợi"
+            "kind": str,  # xã / phường / đặc khu
+            "province_code": int,
+            "search": str,  # folded name without the kind, for lookups: "binh loi"
+            "ntm_group": int,  # nhóm 1, 2, 3 under QĐ 51/2025; NULL when not set
+            "level": str,  # chưa đạt / đạt chuẩn / nâng cao / kiểu mẫu / hiện đại
+            "level_year": int,
+            "level_decision": str,
+            "updated": str,  # date the NTM data was last updated (ISO)
+            "demo": int,
+        },
+        pk="code",
+        foreign_keys=[("province_code", "provinces", "code")],
+        defaults={"level": "chưa đạt", "demo": 0},
+        not_null={"name", "kind", "province_code", "search", "level", "demo"},
+    )
+    db["communes"].create_index(["province_code"])
+    db["criteria_status"].create(
+        {"commune_code": int, "criterion": int, "met": int, "total": int, "note": str},
+        pk=("commune_code", "criterion"),
+        foreign_keys=[("commune_code", "communes", "code")],
+        not_null={"met", "total"},
+    )
+    db["cadres"].create(
+        {
+            "id": int,
+            "phone": str,  # normalised +84…
+            "full_name": str,
+            "position": str,
+            "commune_code": int,
+            "meets_standard": int,
+            "missing": str,  # what is missing to meet the standard, in Vietnamese
+            "deadline": str,  # ISO date by which the standard must be met, if the roster says
+            "telegram_user_id": int,
+            "subscribed": int,
+            "demo": int,
+        },
+        pk="id",
+        foreign_keys=[("commune_code", "communes", "code")],
+        defaults={"subscribed": 1, "demo": 0, "meets_standard": 0},
+        not_null={"phone", "full_name", "commune_code", "subscribed", "demo"},
+    )
+    db["cadres"].create_index(["phone"], unique=True)
+    db["cadres"].create_index(["telegram_user_id"], unique=True)
+    db["cadres"].create_index(["commune_code"])
+    db["courses"].create(
+        {
+            "code": str,
+            "title": str,
+            "organiser": str,
+            "start_date": str,
+            "end_date": str,
+            "place": str,
+            "online_link": str,
+            "capacity": int,
+            "registration_deadline": str,
+            "demo": int,
+        },
+        pk="code",
+        defaults={"demo": 0},
+        not_null={"title", "start_date", "demo"},
+    )
+    db["training_records"].create(
+        {
+            "cadre_id": int,
+            "course_code": str,
+            "status": str,  # registered / attended / completed
+            "certificate_no": str,
+            "date": str,
+            "demo": int,
+        },
+        pk=("cadre_id", "course_code"),
+        foreign_keys=[("cadre_id", "cadres", "id"), ("course_code", "courses", "code")],
+        defaults={"demo": 0},
+        not_null={"status", "demo"},
+    )
+    db["training_records"].create_index(["course_code"])
+    units.seed(db)
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
