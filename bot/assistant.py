@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
-from bot import feedback
+from bot import account, feedback
 from bot.config import Config
 from bot.db import Database
 from bot.knowledge import Entry, Knowledge, KnowledgeError, load_knowledge, render_answer
@@ -21,8 +22,13 @@ from bot.replies import Button, Reply, User, rows
 from bot.telegram_html import escape
 
 # The persistent keyboard: each label is sent back as text and handled like its command.
-KEYBOARD_ACTIONS = {"📚 Chủ đề": "chude", "ℹ️ Hướng dẫn": "help"}
-MAIN_KEYBOARD = (tuple(KEYBOARD_ACTIONS),)
+KEYBOARD_ACTIONS = {
+    "📚 Chủ đề": "chude",
+    "🏘 Xã của tôi": "xa",
+    "🎓 Đào tạo của tôi": "daotao",
+    "ℹ️ Hướng dẫn": "help",
+}
+MAIN_KEYBOARD = (("📚 Chủ đề", "🏘 Xã của tôi"), ("🎓 Đào tạo của tôi", "ℹ️ Hướng dẫn"))
 _BUTTON_TEXT_LIMIT = 60
 _PROBLEMS_SHOWN = 10
 
@@ -34,6 +40,8 @@ GREETING = (
     "và các bộ tiêu chí trước đây;\n"
     "• chuẩn cán bộ, công chức xã; đào tạo, bồi dưỡng;\n"
     "• chuẩn tiếp cận pháp luật; xét, công nhận xã đạt chuẩn; bộ máy điều phối.\n\n"
+    "Sau khi liên kết tài khoản (/lienket), bạn xem được tình hình nông thôn mới của xã "
+    "mình (/xa) và hồ sơ đào tạo của chính mình (/daotao).\n\n"
     "Cứ gõ câu hỏi như khi nhắn tin, có dấu hay không dấu đều được, ví dụ: "
     "<i>tiêu chí 18 là gì</i>. Hoặc bấm <b>📚 Chủ đề</b> để xem theo chủ đề.\n\n"
     "Mỗi câu trả lời đều ghi giai đoạn áp dụng và văn bản căn cứ. "
@@ -48,6 +56,10 @@ HELP = (
     "• Nếu chưa có câu trả lời đáng tin cậy, tôi sẽ nói rõ thay vì đoán.\n\n"
     "<b>Các lệnh</b>\n"
     "/chude – xem câu hỏi theo chủ đề\n"
+    "/lienket – liên kết tài khoản với hồ sơ cán bộ (chia sẻ số điện thoại)\n"
+    "/xa – tình hình nông thôn mới của xã mình; /xa TÊN XÃ – tra một xã bất kỳ\n"
+    "/daotao – hồ sơ đào tạo của chính mình\n"
+    "/huylienket – hủy liên kết tài khoản\n"
     "/help – hướng dẫn này\n"
     "/start – giới thiệu và bàn phím chính"
 )
@@ -78,6 +90,10 @@ class Command:
 COMMANDS = (
     Command("start", "Giới thiệu trợ lý"),
     Command("chude", "Xem câu hỏi theo chủ đề"),
+    Command("xa", "Tình hình nông thôn mới của xã"),
+    Command("daotao", "Hồ sơ đào tạo của tôi"),
+    Command("lienket", "Liên kết tài khoản với hồ sơ cán bộ"),
+    Command("huylienket", "Hủy liên kết tài khoản"),
     Command("help", "Hướng dẫn sử dụng"),
 )
 # Coordinator commands are not in the public menu.
@@ -104,20 +120,34 @@ class Assistant:
         return await self.text(text, user)
 
     async def command(self, name: str, args: str, user: User) -> list[Reply]:
+        data = (self.db, self.config)
         handlers: dict[str, Callable[[str, User], Awaitable[list[Reply]]]] = {
             "start": self._start,
             "help": self._help,
             "chude": self._browse,
             "chuatraloi": self._unanswered,
             "reload": self._reload,
+            "lienket": partial(account.ask_contact, *data),
+            "huylienket": partial(account.unlink, *data),
+            "xa": partial(account.commune, *data),
+            "daotao": partial(account.training, *data),
         }
         handler = handlers.get(name.lower())
         return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
+
+    async def contact(
+        self, phone_number: str, contact_user_id: int | None, user: User
+    ) -> list[Reply]:
+        """A phone number shared with Telegram's contact button."""
+        replies = await account.contact(self.db, phone_number, contact_user_id, user)
+        return [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
 
     async def text(self, text: str, user: User) -> list[Reply]:
         action = KEYBOARD_ACTIONS.get(text.strip())
         if action:
             return await self.command(action, "", user)
+        if account.typed_phone(text):
+            return [Reply(account.TYPED_PHONE)]
         match = self.matcher.match(text)
         if match.decision != "answer":
             await self._remember_unanswered(match)
@@ -131,6 +161,8 @@ class Assistant:
             return [self._category(value)]
         if kind == "cats":
             return [self._categories()]
+        if kind == "x" and value.isdigit():
+            return await account.commune_by_code(self.db, int(value)) or [Reply(STALE_BUTTON)]
         if kind == "fb":
             entry_id, _, vote = value.rpartition(":")
             if entry_id in self.knowledge.entries and vote in ("0", "1"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -92,12 +94,22 @@ def run(config_path: Path | None) -> None:
 
 @main.command(help="Trò chuyện với trợ lý ngay trên máy (không cần token, không cần mạng).")
 @CONFIG_OPTION
-def chat(config_path: Path | None) -> None:
+@click.option("--dieu-phoi", "as_coordinator", is_flag=True, help="Dùng với vai điều phối viên.")
+def chat(config_path: Path | None, as_coordinator: bool) -> None:
+    from bot import demo
+    from bot.console import CONSOLE_USER
     from bot.console import chat as console_chat
 
     config = _config(config_path)
+    if config_path is None:
+        # No config: the demo database, with a demo cadre's account for the console user.
+        config = replace(config, database=Path(demo.DEMO_DATABASE))
+    if as_coordinator:
+        config = replace(config, coordinators=config.coordinators | {CONSOLE_USER.id})
     knowledge = _knowledge(config.knowledge_dir)
     with _database(config) as database:
+        if config_path is None:
+            database.call(demo.prepare_console, CONSOLE_USER.id, dt.date.today())
         console_chat(Assistant(config, knowledge, database))
 
 

@@ -64,6 +64,8 @@ def render(reply: Reply, first_number: int = 1) -> str:
         for button in row:
             lines.append(f"  [{number}] {button.text}")
             number += 1
+    if reply.contact_button:
+        lines.append(f"  [{reply.contact_button}] (nút này chỉ có trên Telegram)")
     if reply.keyboard:
         keys = "  ".join(f"[{label}]" for row in reply.keyboard for label in row)
         lines.append(f"  Bàn phím: {keys}")

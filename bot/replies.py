@@ -28,6 +28,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()  # inline buttons, row by row
     keyboard: tuple[tuple[str, ...], ...] = field(default=())  # the persistent reply keyboard
     toast: bool = False  # a short acknowledgement of a button press, not a new message
+    contact_button: str | None = None  # label of a one-time "share my phone number" button
 
 
 @dataclass(frozen=True)

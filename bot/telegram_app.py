@@ -12,6 +12,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     LinkPreviewOptions,
     ReplyKeyboardMarkup,
     Update,
@@ -53,6 +54,7 @@ def build_application(config: Config, assistant: Assistant) -> Application:
 
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(private & filters.TEXT, on_message))
+    app.add_handler(MessageHandler(private & filters.CONTACT, on_contact))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     return app
@@ -84,6 +86,14 @@ async def _register_commands(app: Application) -> None:
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = update.effective_message.text
     await _send(update, await _assistant(context).message(text, _user(update)))
+
+
+async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    contact = update.effective_message.contact
+    replies = await _assistant(context).contact(
+        contact.phone_number, contact.user_id, _user(update)
+    )
+    await _send(update, replies)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -139,6 +149,9 @@ def _markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
                 for row in reply.buttons
             ]
         )
+    if reply.contact_button:
+        button = KeyboardButton(reply.contact_button, request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
     if reply.keyboard:
         return ReplyKeyboardMarkup([list(row) for row in reply.keyboard], resize_keyboard=True)
     return None

@@ -25,12 +25,12 @@ async def test_start_shows_keyboard_and_registers_commands(fake_api: FakeBotApi,
         reply = await fake_api.wait_for_reply(USER)
     assert "Xin chào Lan" in reply.text
     keyboard = reply.reply_markup["keyboard"]
-    assert [button["text"] if isinstance(button, dict) else button for button in keyboard[0]] == [
-        "📚 Chủ đề",
-        "ℹ️ Hướng dẫn",
+    labels = [
+        button["text"] if isinstance(button, dict) else button for row in keyboard for button in row
     ]
+    assert labels == ["📚 Chủ đề", "🏘 Xã của tôi", "🎓 Đào tạo của tôi", "ℹ️ Hướng dẫn"]
     names = [c["command"] for c in fake_api.commands()]
-    assert {"start", "help", "chude"} <= set(names)
+    assert {"start", "help", "chude", "xa", "daotao", "lienket", "huylienket"} <= set(names)
 
 
 async def test_question_gets_answer_with_period_and_sources(fake_api: FakeBotApi, tmp_path):

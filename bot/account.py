@@ -1,0 +1,119 @@
+"""The cadre's own data: linking the account, the commune's status, the training record.
+
+Who may see what is decided here, from the sender's Telegram id and the config, never
+from anything the client sends (button data, typed numbers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot import communes, roster, views
+from bot.config import Config
+from bot.db import Database
+from bot.phone import normalize_phone
+from bot.replies import Button, Reply, User, rows
+from bot.telegram_html import escape
+
+SHARE_CONTACT = "📱 Chia sẻ số điện thoại"
+ASK_CONTACT = (
+    "Để xem hồ sơ đào tạo và tình hình xã của mình, bạn cần liên kết tài khoản Telegram "
+    "với danh sách cán bộ do Văn phòng điều phối nông thôn mới quản lý.\n\n"
+    f"Bấm nút <b>{SHARE_CONTACT}</b> bên dưới. Trợ lý chỉ dùng số này để đối chiếu với "
+    "danh sách cán bộ."
+)
+NOT_OWN_CONTACT = (
+    "Trợ lý chỉ nhận số điện thoại của chính bạn, gửi bằng nút "
+    f"<b>{SHARE_CONTACT}</b> (gõ /lienket). Chưa có gì được liên kết."
+)
+UNKNOWN_PHONE = (
+    "Số điện thoại của bạn chưa có trong danh sách cán bộ, nên chưa có gì được liên kết.\n\n"
+    "Bạn vui lòng liên hệ Văn phòng điều phối nông thôn mới hoặc cán bộ phụ trách của xã "
+    "để được bổ sung vào danh sách, rồi gõ /lienket lần nữa."
+)
+TYPED_PHONE = (
+    "Vì an toàn, trợ lý không nhận số điện thoại gõ tay. Gõ /lienket rồi bấm nút "
+    f"<b>{SHARE_CONTACT}</b> để Telegram xác nhận đó là số của bạn."
+)
+NOT_LINKED = (
+    "Tài khoản này chưa liên kết với hồ sơ cán bộ nào. Gõ /lienket để liên kết "
+    "bằng số điện thoại của bạn."
+)
+UNLINKED = "Đã hủy liên kết. Trợ lý không còn gắn tài khoản này với hồ sơ cán bộ nào."
+OWN_RECORD_ONLY = "Bạn chỉ xem được hồ sơ đào tạo của chính mình: gõ /daotao."
+COMMUNE_NOT_LINKED = (
+    "Tài khoản chưa liên kết nên trợ lý chưa biết xã của bạn. Gõ /lienket để liên kết, "
+    "hoặc gõ /xa TÊN XÃ để tra một xã bất kỳ, ví dụ: /xa Bình Lợi"
+)
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+async def ask_contact(_db: Database, _config: Config, _args: str, _user: User) -> list[Reply]:
+    return [Reply(ASK_CONTACT, contact_button=SHARE_CONTACT)]
+
+
+async def contact(
+    db: Database, phone_number: str, contact_user_id: int | None, user: User
+) -> list[Reply]:
+    """A shared contact: accepted only when Telegram says it is the sender's own."""
+    if contact_user_id != user.id:
+        return [Reply(NOT_OWN_CONTACT)]
+    phone = normalize_phone(phone_number)
+    if phone is None or await db.run(roster.link, phone, user.id) == "unknown_phone":
+        return [Reply(UNKNOWN_PHONE)]
+    cadre = await db.run(roster.cadre_by_user, user.id)
+    return [Reply(views.linked(cadre))]
+
+
+async def unlink(db: Database, _config: Config, _args: str, user: User) -> list[Reply]:
+    return [Reply(UNLINKED if await db.run(roster.unlink, user.id) else NOT_LINKED)]
+
+
+def typed_phone(text: str) -> bool:
+    """A message that is only a phone number: refused, and the safe way explained."""
+    return normalize_phone(text) is not None
+
+
+async def commune(db: Database, _config: Config, args: str, user: User) -> list[Reply]:
+    """/xa: the linked cadre's commune; /xa NAME: any commune's public data."""
+    if not args:
+        cadre = await db.run(roster.cadre_by_user, user.id)
+        if cadre is None:
+            return [Reply(COMMUNE_NOT_LINKED)]
+        status = await db.run(communes.commune_status, cadre.commune_code)
+        return [Reply(views.commune_status(status, own=True))]
+    found = await db.run(communes.find_communes, args)
+    if not found:
+        return [Reply(f"Không tìm thấy xã, phường nào có tên gần với «{escape(args)}».")]
+    if len(found) > 1:
+        buttons = [Button(views.commune_choice_label(ref), f"x:{ref.code}") for ref in found]
+        return [Reply("Có nhiều đơn vị tên gần giống, bạn chọn một:", rows(buttons))]
+    return await commune_by_code(db, found[0].code)
+
+
+async def commune_by_code(db: Database, code: int) -> list[Reply]:
+    """Public data only, so a forged or stale code shows nothing private."""
+    status = await db.run(communes.commune_status, code)
+    if status is None:
+        return []
+    return [Reply(views.commune_status(status, own=False))]
+
+
+async def training(db: Database, config: Config, args: str, user: User) -> list[Reply]:
+    """/daotao: one's own record; /daotao PHONE: any cadre's, for coordinators only."""
+    if args:
+        if not config.is_coordinator(user.id):
+            return [Reply(OWN_RECORD_ONLY)]
+        phone = normalize_phone(args)
+        cadre = await db.run(roster.cadre_by_phone, phone) if phone else None
+        if cadre is None:
+            return [Reply("Không có cán bộ nào với số điện thoại này trong danh sách.")]
+    else:
+        cadre = await db.run(roster.cadre_by_user, user.id)
+        if cadre is None:
+            return [Reply(NOT_LINKED)]
+    record = await db.run(roster.training_record, cadre, today())
+    return [Reply(views.training_record(record, today()))]

@@ -1,0 +1,119 @@
+"""Commune NTM status: lookups by code or by name, without diacritics or exact spelling.
+
+Plain functions over a sqlite-utils `Database`; run them through `bot.db.Database`.
+Only public data lives here (level, criteria, shares); people are in `bot.roster`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+from rapidfuzz import fuzz, process
+
+from bot.units import search_key
+
+# The 10 criteria of QĐ 51/2025/QĐ-TTg (2026-2030), in their official order.
+CRITERIA_2026 = (
+    "Quy hoạch",
+    "Hạ tầng kinh tế - xã hội",
+    "Phát triển kinh tế nông thôn",
+    "Đào tạo nguồn nhân lực nông thôn",
+    "Văn hóa, giáo dục, y tế",
+    "Giảm nghèo và an sinh xã hội",
+    "Khoa học công nghệ và chuyển đổi số",
+    "Môi trường và cảnh quan nông thôn",
+    "Xây dựng hệ thống chính trị và hành chính công",
+    "Tiếp cận pháp luật và an ninh, quốc phòng",
+)
+LEVELS = ("chưa đạt", "đạt chuẩn", "nâng cao", "kiểu mẫu", "hiện đại")
+NAME_CUTOFF = 80  # rapidfuzz ratio on folded names; below it a name is not a match
+NAME_SPREAD = 8  # names this far below the best one are offered too
+
+
+@dataclass(frozen=True)
+class CommuneRef:
+    code: int
+    name: str
+    province: str
+
+
+@dataclass(frozen=True)
+class CriterionStatus:
+    number: int
+    name: str
+    met: int
+    total: int
+    note: str | None
+
+    @property
+    def passed(self) -> bool:
+        return self.met >= self.total
+
+
+@dataclass(frozen=True)
+class CommuneStatus:
+    ref: CommuneRef
+    ntm_group: int | None
+    level: str
+    level_year: int | None
+    level_decision: str | None
+    updated: str | None
+    demo: bool
+    criteria: tuple[CriterionStatus, ...]
+    cadres_total: int
+    cadres_meeting: int
+
+
+def find_communes(db: sqlite_utils.Database, query: str, limit: int = 6) -> list[CommuneRef]:
+    """Communes whose name matches `query`: exact names first, then close spellings."""
+    key = search_key(query)
+    if not key:
+        return []
+    rows = db.execute(
+        "SELECT c.code, c.name, p.name FROM communes c JOIN provinces p ON p.code = c.province_code"
+        " WHERE c.search = ? ORDER BY p.name",
+        [key],
+    ).fetchall()
+    if rows:
+        return [CommuneRef(*row) for row in rows[:limit]]
+    names = dict(db.execute("SELECT code, search FROM communes").fetchall())
+    # Plain ratio, not WRatio: a partial match of a few letters is not a commune's name.
+    hits = process.extract(key, names, scorer=fuzz.ratio, score_cutoff=NAME_CUTOFF, limit=limit)
+    best = hits[0][1] if hits else 0
+    return [_ref(db, code) for _, score, code in hits if score >= best - NAME_SPREAD]
+
+
+def commune_status(db: sqlite_utils.Database, code: int) -> CommuneStatus | None:
+    row = db.execute(
+        "SELECT ntm_group, level, level_year, level_decision, updated, demo"
+        " FROM communes WHERE code = ?",
+        [code],
+    ).fetchone()
+    if row is None:
+        return None
+    criteria = tuple(
+        CriterionStatus(number, CRITERIA_2026[number - 1], met, total, note)
+        for number, met, total, note in db.execute(
+            "SELECT criterion, met, total, note FROM criteria_status"
+            " WHERE commune_code = ? ORDER BY criterion",
+            [code],
+        )
+    )
+    total, meeting = db.execute(
+        "SELECT count(*), coalesce(sum(meets_standard), 0) FROM cadres WHERE commune_code = ?",
+        [code],
+    ).fetchone()
+    group, level, year, decision, updated, demo = row
+    return CommuneStatus(
+        _ref(db, code), group, level, year, decision, updated, bool(demo), criteria, total, meeting
+    )
+
+
+def _ref(db: sqlite_utils.Database, code: int) -> CommuneRef:
+    row = db.execute(
+        "SELECT c.code, c.name, p.name FROM communes c JOIN provinces p ON p.code = c.province_code"
+        " WHERE c.code = ?",
+        [code],
+    ).fetchone()
+    return CommuneRef(*row)

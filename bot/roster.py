@@ -1,0 +1,124 @@
+"""Cadres, the link between a Telegram account and a cadre, and training records.
+
+Plain functions over a sqlite-utils `Database`; run them through `bot.db.Database`.
+A phone number reaches `link` only from a contact Telegram has verified as the
+sender's own; nothing here decides who may see what (the assistant does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlite_utils
+
+STATUS_LABELS = {
+    "registered": "đã đăng ký",
+    "attended": "đã tham gia",
+    "completed": "đã hoàn thành",
+}
+
+
+@dataclass(frozen=True)
+class Cadre:
+    id: int
+    full_name: str
+    position: str | None
+    phone: str
+    commune_code: int
+    commune_name: str
+    meets_standard: bool
+    missing: str | None
+    deadline: str | None
+    telegram_user_id: int | None
+    demo: bool
+
+
+@dataclass(frozen=True)
+class CourseRecord:
+    code: str
+    title: str
+    start_date: str
+    end_date: str | None
+    status: str
+    certificate_no: str | None
+    date: str | None
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    cadre: Cadre
+    done: tuple[CourseRecord, ...]  # completed or attended
+    upcoming: tuple[CourseRecord, ...]  # registered for a course that has not ended
+
+
+LinkOutcome = Literal["linked", "relinked", "unknown_phone"]
+
+_CADRE_SELECT = (
+    "SELECT k.id, k.full_name, k.position, k.phone, k.commune_code, c.name, k.meets_standard,"
+    " k.missing, k.deadline, k.telegram_user_id, k.demo"
+    " FROM cadres k JOIN communes c ON c.code = k.commune_code"
+)
+
+
+def cadre_by_user(db: sqlite_utils.Database, user_id: int) -> Cadre | None:
+    return _one(db, f"{_CADRE_SELECT} WHERE k.telegram_user_id = ?", [user_id])
+
+
+def cadre_by_phone(db: sqlite_utils.Database, phone: str) -> Cadre | None:
+    return _one(db, f"{_CADRE_SELECT} WHERE k.phone = ?", [phone])
+
+
+def link(db: sqlite_utils.Database, phone: str, user_id: int) -> LinkOutcome:
+    """Link the account to the cadre with this (verified) phone number.
+
+    A person may change phones or accounts: the verified number wins, so an older link
+    of either side is replaced.
+    """
+    with db.conn:
+        row = db.execute("SELECT id, telegram_user_id FROM cadres WHERE phone = ?", [phone])
+        found = row.fetchone()
+        if found is None:
+            return "unknown_phone"
+        cadre_id, previous = found
+        db.execute(
+            "UPDATE cadres SET telegram_user_id = NULL WHERE telegram_user_id = ? AND id != ?",
+            [user_id, cadre_id],
+        )
+        db.execute("UPDATE cadres SET telegram_user_id = ? WHERE id = ?", [user_id, cadre_id])
+    return "linked" if previous in (None, user_id) else "relinked"
+
+
+def unlink(db: sqlite_utils.Database, user_id: int) -> bool:
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE cadres SET telegram_user_id = NULL WHERE telegram_user_id = ?", [user_id]
+        )
+    return cursor.rowcount > 0
+
+
+def training_record(db: sqlite_utils.Database, cadre: Cadre, today: dt.date) -> TrainingRecord:
+    rows = db.execute(
+        "SELECT s.code, s.title, s.start_date, s.end_date, r.status, r.certificate_no, r.date"
+        " FROM training_records r JOIN courses s ON s.code = r.course_code"
+        " WHERE r.cadre_id = ? ORDER BY s.start_date",
+        [cadre.id],
+    ).fetchall()
+    records = [CourseRecord(*row) for row in rows]
+    iso = today.isoformat()
+    done = tuple(r for r in records if r.status in ("completed", "attended"))
+    upcoming = tuple(
+        r for r in records if r.status == "registered" and (r.end_date or r.start_date) >= iso
+    )
+    return TrainingRecord(cadre, done, upcoming)
+
+
+def _one(db: sqlite_utils.Database, sql: str, params: list[object]) -> Cadre | None:
+    row = db.execute(sql, params).fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    values[6] = bool(values[6])
+    values[10] = bool(values[10])
+    return Cadre(*values)

@@ -1,0 +1,102 @@
+"""Vietnamese text for the cadre's own data: commune status and training record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.communes import CommuneRef, CommuneStatus
+from bot.roster import STATUS_LABELS, Cadre, CourseRecord, TrainingRecord
+from bot.telegram_html import escape
+
+DEMO_NOTE = "⚠️ <i>Dữ liệu mẫu để minh họa, không phải số liệu thật.</i>"
+
+
+def vn_date(iso: str | None) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def commune_status(status: CommuneStatus, own: bool) -> str:
+    """The commune's public NTM data; `own` adds the share of its cadres meeting the standard."""
+    ref = status.ref
+    lines = [f"<b>{escape(ref.name)}</b> ({escape(ref.province)})"]
+    if not status.criteria and status.updated is None:
+        lines.append("Chưa có dữ liệu nông thôn mới của đơn vị này trong hệ thống.")
+        return "\n".join(lines)
+    recognised = ""
+    if status.level != "chưa đạt" and status.level_year:
+        recognised = f" (công nhận năm {status.level_year}"
+        if status.level_decision:
+            recognised += f", {escape(status.level_decision)}"
+        recognised += ")"
+    lines.append(f"Mức nông thôn mới: <b>{escape(status.level)}</b>{recognised}")
+    if status.ntm_group:
+        lines.append(f"Nhóm xã theo QĐ 51/2025/QĐ-TTg: nhóm {status.ntm_group}")
+    if status.criteria:
+        passed = sum(c.passed for c in status.criteria)
+        lines += ["", "<b>Bộ tiêu chí 2026-2030 (QĐ 51/2025/QĐ-TTg):</b>"]
+        for c in status.criteria:
+            mark = "✅" if c.passed else "❌"
+            note = f" – {escape(c.note)}" if c.note else ""
+            lines.append(f"{mark} {c.number}. {c.name}: {c.met}/{c.total} chỉ tiêu{note}")
+        lines.append(f"Đạt {passed}/{len(status.criteria)} tiêu chí.")
+    if own and status.cadres_total:
+        share = round(100 * status.cadres_meeting / status.cadres_total)
+        lines.append(
+            f"Cán bộ, công chức đạt chuẩn: {status.cadres_meeting}/{status.cadres_total} ({share}%)"
+        )
+    if status.updated:
+        lines.append(f"\nDữ liệu cập nhật ngày {vn_date(status.updated)}.")
+    if status.demo:
+        lines.append(DEMO_NOTE)
+    return "\n".join(lines)
+
+
+def commune_choice_label(ref: CommuneRef) -> str:
+    return f"{ref.name} – {ref.province}"
+
+
+def training_record(record: TrainingRecord, today: dt.date) -> str:
+    cadre = record.cadre
+    lines = [f"<b>Hồ sơ đào tạo: {escape(cadre.full_name)}</b>"]
+    lines.append(", ".join(escape(x) for x in (cadre.position, cadre.commune_name) if x))
+    lines.append("")
+    lines += _standard(cadre, today)
+    lines += ["", "<b>Đã học:</b>"]
+    lines += [_course_line(c) for c in record.done] or ["• Chưa có khóa nào trong hồ sơ."]
+    lines += ["", "<b>Sắp học:</b>"]
+    lines += [_course_line(c) for c in record.upcoming] or ["• Chưa đăng ký khóa nào sắp tới."]
+    if cadre.demo:
+        lines += ["", DEMO_NOTE]
+    return "\n".join(lines)
+
+
+def linked(cadre: Cadre) -> str:
+    text = (
+        f"Đã liên kết tài khoản với hồ sơ <b>{escape(cadre.full_name)}</b>"
+        f"{', ' + escape(cadre.position) if cadre.position else ''}, {escape(cadre.commune_name)}."
+        "\n\nGõ /daotao để xem hồ sơ đào tạo của bạn, /xa để xem tình hình xã."
+    )
+    return f"{text}\n\n{DEMO_NOTE}" if cadre.demo else text
+
+
+def _standard(cadre: Cadre, today: dt.date) -> list[str]:
+    if cadre.meets_standard:
+        return ["Chuẩn cán bộ, công chức: ✅ đạt chuẩn"]
+    lines = ["Chuẩn cán bộ, công chức: ❌ chưa đạt chuẩn"]
+    if cadre.missing:
+        lines.append(f"Còn thiếu: {escape(cadre.missing)}")
+    if cadre.deadline:
+        days = (dt.date.fromisoformat(cadre.deadline) - today).days
+        left = f"còn {days} ngày" if days >= 0 else f"đã quá hạn {-days} ngày"
+        lines.append(f"Hạn đạt chuẩn: {vn_date(cadre.deadline)} ({left})")
+    return lines
+
+
+def _course_line(course: CourseRecord) -> str:
+    when = vn_date(course.start_date)
+    if course.end_date and course.end_date != course.start_date:
+        when += f" – {vn_date(course.end_date)}"
+    line = f"• {escape(course.title)} ({when}): {STATUS_LABELS.get(course.status, course.status)}"
+    if course.certificate_no:
+        line += f", chứng chỉ số {escape(course.certificate_no)}"
+    return line
