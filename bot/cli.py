@@ -74,7 +74,6 @@ def main() -> None:
     )
     # httpx logs every request URL, and the URL carries the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @main.command(help="Chạy bot Telegram (long polling, hoặc webhook nếu đã cấu hình).")

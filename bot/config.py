@@ -45,9 +45,9 @@ class TelegramConfig:
 class MatchingConfig:
     """Cut-offs on the matcher's 0-100 score (see bot.matcher for what they mean)."""
 
-    answer_threshold: float = 62.0
-    suggest_threshold: float = 45.0
-    margin: float = 6.0
+    answer_threshold: float = 48.0
+    suggest_threshold: float = 35.0
+    margin: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,9 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
         knowledge_dir=_path(knowledge, base, "knowledge_dir") or defaults.knowledge_dir,
         coordinators=_coordinators(raw.get("coordinators")),
         matching=MatchingConfig(
-            answer_threshold=_number(matching, "answer_threshold", 62.0),
-            suggest_threshold=_number(matching, "suggest_threshold", 45.0),
-            margin=_number(matching, "margin", 6.0),
+            answer_threshold=_number(matching, "answer_threshold", 48.0),
+            suggest_threshold=_number(matching, "suggest_threshold", 35.0),
+            margin=_number(matching, "margin", 5.0),
         ),
         broadcast=BroadcastConfig(
             rate_per_second=_number(broadcast, "rate_per_second", 25.0, "broadcast")

@@ -131,8 +131,11 @@ def _rapidfuzz_baseline(knowledge: Knowledge, questions: Sequence[Question]) -> 
 
 
 def _bm25_baseline(knowledge: Knowledge, questions: Sequence[Question]) -> list[Ranked]:
+    import logging
+
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
     ids = list(knowledge.entries)
     corpus = [[t for p in knowledge.entries[i].phrasings for t in tokenize(clean(p))] for i in ids]
     retriever = bm25s.BM25()

@@ -43,6 +43,8 @@ _W_BODY = 0.3  # a query word found only in the entry's answer counts this much
 _RERANK = 25  # entries re-scored with rapidfuzz
 _CONTRADICTION = 0.6  # factor for an entry whose numbers contradict the query's
 _STOPWORD_FACTOR = 0.25  # how much a question word or particle counts
+# Shorter words are left alone: "chon" is a word (chọn), not a typo of "cho".
+_TYPO_MIN_LENGTH = 5
 _QUERY_LIMIT = 2000  # characters of a message that are read
 _NUMBER_PARTS = re.compile(r"[./-]")
 _COMPOUND = _NUMBER_PARTS  # a number with parts: a document, range or indicator
@@ -153,7 +155,9 @@ class Matcher:
             self._texts[phrasing.entry_id].append(phrasing.text)
             for feature in phrasing.tokens:
                 self._postings[feature].append(index)
-        self._rare_cap = max(30, len(self._phrasings) // 100)
+        # Postings longer than this are not walked (see _overlaps): at the bundled
+        # knowledge's size every feature is walked, so the ranking there is exact.
+        self._rare_cap = max(300, len(self._phrasings) // 10)
         self._vocabulary = sorted(f for f in df if " " not in f and not is_number(f))
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
@@ -280,7 +284,8 @@ class Matcher:
         """A compound number asked for that the entry lacks while it has others of that shape."""
         entry_numbers = self._numbers[entry_id]
         for number in query_numbers:
-            if number in entry_numbers:
+            # "619/2017" cites the document an entry knows as "619/QĐ-TTg": same number.
+            if number in entry_numbers or ("/" in number and number.split("/")[0] in entry_numbers):
                 continue
             shape = _number_shape(number)
             if any(_number_shape(n) == shape for n in entry_numbers):
@@ -293,9 +298,9 @@ class Matcher:
         telex = telex_fold(token)
         if telex in self._idf:
             return telex
-        if len(token) < 4:
+        if len(token) < _TYPO_MIN_LENGTH:
             return token
-        cutoff = 1 if len(token) < 7 else 2
+        cutoff = 1 if len(token) < 8 else 2
         found = process.extractOne(
             token, self._vocabulary, scorer=Levenshtein.distance, score_cutoff=cutoff
         )

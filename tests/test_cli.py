@@ -27,7 +27,7 @@ def test_chat_answers_criterion_18_and_explains_itself(tmp_path):
     assert "Tiêu chí 18" in out and "Căn cứ:" in out and "Giai đoạn áp dụng" in out
     assert "Tôi là Trợ lý NTM" in out
     assert "[1]" in out  # buttons are numbered
-    assert (tmp_path / "ntm-bot.sqlite3").exists()  # the demo database, made on first use
+    assert (tmp_path / "ntm-bot-demo.sqlite3").exists()  # the demo database, made on first use
 
 
 def test_ask_json_contract(tmp_path):
