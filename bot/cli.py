@@ -17,6 +17,7 @@ import click
 from bot.assistant import Assistant
 from bot.config import Config, ConfigError, load_config
 from bot.db import Database, DatabaseError
+from bot.importer import KINDS
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
 from bot.matcher import Match, Matcher
 from bot.replies import User
@@ -164,6 +165,85 @@ def check(config_path: Path | None, directory: Path | None) -> None:
     knowledge = _knowledge(directory or config.knowledge_dir)
     count = len(knowledge.entries)
     click.echo(f"Kho tri thức hợp lệ: {count} mục trong {len(knowledge.categories)} chủ đề.")
+
+
+# --- coordinators' tables: import, template, export -----------------------------------------
+
+_KIND = click.argument("kind", type=click.Choice(KINDS), metavar="KIND")
+
+
+@main.command(
+    "import",
+    help="Nhập bảng tính (.xlsx, .csv) loại KIND: kiểm tra mọi dòng, rồi ghi tất cả hoặc không"
+    " ghi gì.",
+)
+@CONFIG_OPTION
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra và báo kết quả, không ghi gì.")
+@_KIND
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(config_path: Path | None, dry_run: bool, kind: str, file: Path) -> None:
+    from bot import importer
+    from bot.spreadsheet import SpreadsheetError, read_sheet
+
+    config = _config(config_path)
+    try:
+        sheet = read_sheet(file)  # before opening the database: a bad file changes nothing
+    except SpreadsheetError as exc:
+        raise UserError(str(exc)) from None
+    with _database(config) as database:
+        plan = database.call(
+            importer.plan_import, kind, sheet.rows, sheet.headers, sheet.header_row
+        )
+        rows = plan.added + plan.changed + plan.unchanged
+        click.echo(
+            f"{file.name} ({importer.SPECS[kind].title}): {rows} dòng hợp lệ — thêm"
+            f" {plan.added}, cập nhật {plan.changed}, giữ nguyên {plan.unchanged}."
+        )
+        if plan.errors:
+            click.echo(importer.format_errors(plan.errors))
+            raise UserError(f"Tệp có {len(plan.errors)} lỗi, chưa ghi gì. Sửa rồi nhập lại.")
+        if dry_run:
+            click.echo("Chạy thử (--dry-run): chưa ghi gì vào cơ sở dữ liệu.")
+            return
+        try:
+            counts = database.call(importer.apply_import, plan)
+        except importer.ImportRejected as exc:  # the database changed since the check
+            click.echo(importer.format_errors(exc.errors))
+            raise UserError(f"{exc} Sửa rồi nhập lại.") from None
+    click.echo(
+        f"Đã ghi: thêm {counts.added}, cập nhật {counts.changed}, giữ nguyên {counts.unchanged}."
+    )
+
+
+@main.command(help="Tạo bảng tính mẫu loại KIND: tên cột, một dòng ví dụ, ghi chú từng cột.")
+@_KIND
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def template(kind: str, file: Path) -> None:
+    from bot import importer
+    from bot.spreadsheet import SpreadsheetError
+
+    try:
+        importer.template(kind, file)
+    except (SpreadsheetError, OSError) as exc:
+        raise UserError(f"Không ghi được {file}: {exc}") from None
+    click.echo(f"Đã tạo mẫu {file}. Xóa dòng ví dụ trước khi nhập.")
+
+
+@main.command(help="Xuất dữ liệu loại KIND ra .xlsx hoặc .csv, đúng mẫu để nhập lại.")
+@CONFIG_OPTION
+@_KIND
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export(config_path: Path | None, kind: str, file: Path) -> None:
+    from bot import importer
+    from bot.spreadsheet import SpreadsheetError
+
+    config = _config(config_path)
+    with _database(config) as database:
+        try:
+            count = database.call(importer.export, kind, file)
+        except (SpreadsheetError, OSError) as exc:
+            raise UserError(f"Không ghi được {file}: {exc}") from None
+    click.echo(f"Đã xuất {count} dòng vào {file}.")
 
 
 def match_json(match: Match) -> dict:

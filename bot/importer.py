@@ -513,6 +513,14 @@ def _match_headers(
 ) -> tuple[dict[str, Column], list[RowError]]:
     """File header -> column; errors for unknown, doubled and missing columns."""
     by_key = {_key(c.header): c for c in spec.columns}
+    if headers and not any(_key(h) in by_key for h in headers):
+        # Most often a title ("DANH SÁCH CÁN BỘ…") above the real header row.
+        expected = ", ".join(f"«{c.header}»" for c in spec.columns)
+        message = (
+            "dòng này không phải dòng tiêu đề của mẫu: dòng đầu tiên có chữ của bảng phải là"
+            f" tên các cột ({expected}); hãy xóa các dòng tiêu đề chung phía trên"
+        )
+        return {}, [RowError(header_row, "", message)]
     found: dict[str, Column] = {}
     first: dict[str, str] = {}
     errors: list[RowError] = []
@@ -539,7 +547,7 @@ def _match_headers(
 
 def _is_example(row: Mapping[str, str], columns: Mapping[str, Column]) -> bool:
     """The template's example row, imported by mistake as if it were data."""
-    return all(row.get(header, "") == column.example for header, column in columns.items())
+    return bool(columns) and all(row.get(h, "") == c.example for h, c in columns.items())
 
 
 def plan_import(

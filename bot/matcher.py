@@ -1,11 +1,18 @@
 """Find the FAQ entry a question asks for, and know when none does.
 
 The index is built once per knowledge base. A query is normalised (bot.normalize), its
-unknown words are corrected against the index vocabulary (Telex leftovers, then one or
-two typos), and every phrasing that shares a word with it is scored by weighted term
-overlap (rare words count more than "xã" or "là gì"). The best few entries are then
-re-scored with rapidfuzz's `token_sort_ratio` and checked for contradicting numbers
-("2016-2020" asked, only "2021-2025" known). The final score is 0-100.
+unknown words are corrected against the index vocabulary (Telex leftovers, then typos
+in longer words), and split into features: words, parts of compound numbers, and
+adjacent word pairs (Vietnamese words are often two syllables). Features are weighted
+by rarity (idf), question words and particles weigh a quarter.
+
+Every phrasing is scored at once (numpy over postings arrays) by weighted overlap with
+the query; the best 25 entries are then re-scored by four parts, weighted to a 0-100
+score: the overlap with the entry's best phrasing, the share of the query's weight the
+entry knows (its answer's words count 0.3), the cosine with the entry's profile, and
+rapidfuzz's `token_sort_ratio` with its closest phrasing. An entry whose document
+numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
+"2021-2025" known) loses 40%.
 
 Decision, with the cut-offs from `MatchingConfig`:
 - ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin;
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
@@ -80,14 +88,6 @@ class Match:
         return self.candidates[:3] if self.decision == "suggest" else ()
 
 
-@dataclass(frozen=True)
-class _Phrasing:
-    entry_id: str
-    tokens: frozenset[str]
-    text: str  # folded tokens joined, for rapidfuzz
-    weight: float
-
-
 def number_parts(token: str) -> list[str]:
     """'51/2025' -> ['51/2025', '51', '2025']: a compound number also matches its parts."""
     parts = [p for p in _NUMBER_PARTS.split(token) if p]
@@ -103,61 +103,61 @@ class Matcher:
         self.knowledge = knowledge
         self.config = config or MatchingConfig()
         self._stopwords = knowledge.lexicon.stopwords
-        phrasing_features: list[tuple[str, list[str]]] = []
-        entry_features: dict[str, set[str]] = defaultdict(set)
+        self._entry_ids = list(knowledge.entries)
+        phrasing_features: list[list[str]] = []  # in entry order: an entry's are adjacent
+        phrasing_entry: list[int] = []
         self._numbers: dict[str, frozenset[str]] = {}
         # Words of an entry's answer and tags: weaker evidence than its phrasings.
         self._body: dict[str, frozenset[str]] = {}
-        for entry in knowledge.entries.values():
+        for position, entry in enumerate(knowledge.entries.values()):
             body = " ".join((to_plain(entry.answer), *entry.tags))
             self._body[entry.id] = frozenset(self._features(self._normalize(body)))
             numbers: set[str] = set()
             for text in entry.phrasings:
                 tokens = self._normalize(text)
                 numbers.update(t for t in tokens if is_number(t))
-                features = self._features(tokens)
-                phrasing_features.append((entry.id, features))
-                entry_features[entry.id].update(features)
+                phrasing_features.append(self._features(tokens))
+                phrasing_entry.append(position)
             for text in (*entry.tags, *(s.doc for s in entry.sources)):
                 numbers.update(t for t in self._normalize(text) if is_number(t))
             self._numbers[entry.id] = frozenset(numbers)
 
-        n = len(entry_features)
+        grouped: dict[int, list[list[str]]] = defaultdict(list)
+        for position, features in zip(phrasing_entry, phrasing_features, strict=True):
+            grouped[position].append(features)
+        n = len(self._entry_ids)
         df: dict[str, int] = defaultdict(int)
-        for features in entry_features.values():
-            for feature in features:
+        for lists in grouped.values():
+            for feature in {f for features in lists for f in features}:
                 df[feature] += 1
         self._idf = {f: math.log((n + 1) / (c + 0.5)) for f, c in df.items()}
         self._unknown_weight = math.log((n + 1) / 0.5)
+
         # Each entry's profile: a feature's weight times the share of the entry's
         # phrasings that use it, so the words an entry is really about dominate.
         self._profiles: dict[str, dict[str, float]] = {}
         self._norms: dict[str, float] = {}
-        owned: dict[str, list[list[str]]] = defaultdict(list)
-        for entry_id, features in phrasing_features:
-            owned[entry_id].append(features)
-        for entry_id, feature_lists in owned.items():
+        self._texts: dict[str, list[str]] = {}  # per entry, for rapidfuzz
+        for position, lists in grouped.items():
+            entry_id = self._entry_ids[position]
             counts: dict[str, int] = defaultdict(int)
-            for features in feature_lists:
+            for features in lists:
                 for feature in features:
                     counts[feature] += 1
-            share = 1 / len(feature_lists)
-            profile = {f: self._weight(f) * c * share for f, c in counts.items()}
+            profile = {f: self._weight(f) * c / len(lists) for f, c in counts.items()}
             self._profiles[entry_id] = profile
             self._norms[entry_id] = math.sqrt(sum(v * v for v in profile.values()))
-        self._phrasings = [
-            _Phrasing(e, frozenset(f), " ".join(x for x in f if " " not in x), self._total(f))
-            for e, f in phrasing_features
-        ]
-        self._texts: dict[str, list[str]] = defaultdict(list)  # per entry, for rapidfuzz
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for index, phrasing in enumerate(self._phrasings):
-            self._texts[phrasing.entry_id].append(phrasing.text)
-            for feature in phrasing.tokens:
-                self._postings[feature].append(index)
-        # Postings longer than this are not walked (see _overlaps): at the bundled
-        # knowledge's size every feature is walked, so the ranking there is exact.
-        self._rare_cap = max(300, len(self._phrasings) // 10)
+            self._texts[entry_id] = [" ".join(x for x in f if " " not in x) for f in lists]
+
+        # The first stage scores every phrasing at once: postings as index arrays.
+        postings: dict[str, list[int]] = defaultdict(list)
+        for index, features in enumerate(phrasing_features):
+            for feature in features:
+                postings[feature].append(index)
+        self._postings = {f: np.array(p, dtype=np.int32) for f, p in postings.items()}
+        self._phrasing_weight = np.array([self._total(f) for f in phrasing_features])
+        self._phrasing_entry = np.array(phrasing_entry, dtype=np.int32)
+        self._entry_starts = np.searchsorted(self._phrasing_entry, np.arange(n))
         self._vocabulary = sorted(f for f in df if " " not in f and not is_number(f))
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
@@ -172,37 +172,31 @@ class Matcher:
         features = [f for f in self._features(tokens) if " " not in f or f in self._idf]
         weights = {f: self._weight(f) for f in features}
         total = sum(weights.values())
-        best_overlap: dict[str, float] = {}
-        for index, matched in self._overlaps(weights).items():
-            phrasing = self._phrasings[index]
-            recall, precision = matched / total, matched / phrasing.weight
-            score = 2 * recall * precision / (recall + precision)
-            if score > best_overlap.get(phrasing.entry_id, 0.0):
-                best_overlap[phrasing.entry_id] = score
-        shortlist = sorted(best_overlap, key=best_overlap.__getitem__, reverse=True)[:_RERANK]
+        best_overlap = self._best_overlaps(weights, total)
+        shortlist = np.flatnonzero(best_overlap)
+        if len(shortlist) > _RERANK:
+            top = np.argpartition(-best_overlap[shortlist], _RERANK)[:_RERANK]
+            shortlist = shortlist[top]
         query_text = " ".join(tokens)
         query_numbers = frozenset(t for t in tokens if is_number(t) and _COMPOUND.search(t))
         query_norm = math.sqrt(sum(w * w for w in weights.values()))
         scored = []
-        for entry_id in shortlist:
+        for position in shortlist:
+            entry_id = self._entry_ids[position]
             profile = self._profiles[entry_id]
             cosine = sum(w * profile.get(f, 0.0) for f, w in weights.items()) / (
                 query_norm * self._norms[entry_id]
             )
             body = self._body[entry_id]
-            entry_recall = (
-                sum(
-                    w if f in profile else _W_BODY * w if f in body else 0.0
-                    for f, w in weights.items()
-                )
-                / total
+            found = sum(
+                w if f in profile else _W_BODY * w if f in body else 0.0 for f, w in weights.items()
             )
             _, fuzzy, _ = process.extractOne(
                 query_text, self._texts[entry_id], scorer=fuzz.token_sort_ratio
             )
             score = 100 * (
-                _W_PHRASING * best_overlap[entry_id]
-                + _W_ENTRY * entry_recall
+                _W_PHRASING * float(best_overlap[position])
+                + _W_ENTRY * found / total
                 + _W_COSINE * cosine
                 + _W_FUZZY * fuzzy / 100
             )
@@ -222,27 +216,19 @@ class Matcher:
 
     # --- helpers ---------------------------------------------------------------------
 
-    def _overlaps(self, weights: dict[str, float]) -> dict[int, float]:
-        """Matched query weight per phrasing, for phrasings sharing a rarer feature.
+    def _best_overlaps(self, weights: dict[str, float], total: float) -> np.ndarray:
+        """Per entry, the weighted overlap (F1) of the query with its best phrasing.
 
-        Common features ("tieu chi", "xa") sit in thousands of phrasings of a large
-        knowledge base: their postings are not walked; they are only added to the
-        phrasings that a rarer feature already found. A phrasing sharing nothing but
-        common features cannot rank near the top. When nothing is rare, all are walked.
+        F1 of recall m/T and precision m/W (m matched weight, T the query's, W the
+        phrasing's) is 2m / (T + W).
         """
-        known = [f for f in weights if f in self._postings]
-        rare = [f for f in known if len(self._postings[f]) <= self._rare_cap]
-        common = frozenset(known) - frozenset(rare) if rare else frozenset()
-        matched: dict[int, float] = defaultdict(float)
-        for feature in rare or known:
-            weight = weights[feature]
-            for index in self._postings[feature]:
-                matched[index] += weight
-        if common:
-            for index in matched:
-                for feature in common.intersection(self._phrasings[index].tokens):
-                    matched[index] += weights[feature]
-        return matched
+        matched = np.zeros(len(self._phrasing_weight))
+        for feature, weight in weights.items():
+            index = self._postings.get(feature)
+            if index is not None:
+                matched[index] += weight  # a feature stands once per phrasing
+        overlap = 2 * matched / (total + self._phrasing_weight)
+        return np.maximum.reduceat(overlap, self._entry_starts)
 
     def _normalize(self, text: str) -> tuple[str, ...]:
         return normalize(text, self.knowledge.lexicon).tokens

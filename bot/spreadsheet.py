@@ -24,7 +24,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000  # rows of the sheet, header included
 MAX_COLUMNS = 50
 # A 5 MB xlsx may unpack to gigabytes; a legitimate 20,000 × 50 sheet stays well below.
-MAX_UNPACKED_BYTES = 150 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_ZIP_MEMBERS = 500
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls, and encrypted .xlsx
