@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import communes, roster, views
+from bot import communes, courses, roster, views
 from bot.config import Config
 from bot.db import Database
 from bot.phone import normalize_phone
@@ -117,3 +117,13 @@ async def training(db: Database, config: Config, args: str, user: User) -> list[
             return [Reply(NOT_LINKED)]
     record = await db.run(roster.training_record, cadre, today())
     return [Reply(views.training_record(record, today()))]
+
+
+async def upcoming_courses(db: Database, _config: Config, _args: str, _user: User) -> list[Reply]:
+    return [Reply(views.upcoming_courses(await db.run(courses.upcoming_courses, today())))]
+
+
+async def subscribe(db: Database, _config: Config, _args: str, user: User) -> list[Reply]:
+    if await db.run(courses.set_subscribed, user.id, True):
+        return [Reply("Đã bật lại thông báo khóa học. Gõ /khoahoc để xem các khóa sắp tới.")]
+    return [Reply(NOT_LINKED)]

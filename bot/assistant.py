@@ -59,6 +59,8 @@ HELP = (
     "/lienket – liên kết tài khoản với hồ sơ cán bộ (chia sẻ số điện thoại)\n"
     "/xa – tình hình nông thôn mới của xã mình; /xa TÊN XÃ – tra một xã bất kỳ\n"
     "/daotao – hồ sơ đào tạo của chính mình\n"
+    "/khoahoc – các khóa học sắp tới\n"
+    "/batthongbao – nhận lại thông báo khóa học\n"
     "/huylienket – hủy liên kết tài khoản\n"
     "/help – hướng dẫn này\n"
     "/start – giới thiệu và bàn phím chính"
@@ -69,7 +71,8 @@ NO_ANSWER = (
     "Bạn có thể:\n"
     "• hỏi lại ngắn gọn hơn, nêu rõ tiêu chí, văn bản hoặc giai đoạn;\n"
     "• xem các câu hỏi theo chủ đề (/chude);\n"
-    "• hỏi Văn phòng điều phối nông thôn mới của tỉnh hoặc cán bộ phụ trách của xã."
+    "• hỏi Văn phòng điều phối nông thôn mới của tỉnh hoặc cán bộ phụ trách của xã.\n\n"
+    "Câu hỏi của bạn đã được lưu lại để điều phối viên xem và bổ sung vào kho câu hỏi."
 )
 
 GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
@@ -92,8 +95,10 @@ COMMANDS = (
     Command("chude", "Xem câu hỏi theo chủ đề"),
     Command("xa", "Tình hình nông thôn mới của xã"),
     Command("daotao", "Hồ sơ đào tạo của tôi"),
+    Command("khoahoc", "Các khóa học sắp tới"),
     Command("lienket", "Liên kết tài khoản với hồ sơ cán bộ"),
     Command("huylienket", "Hủy liên kết tài khoản"),
+    Command("batthongbao", "Nhận lại thông báo khóa học"),
     Command("help", "Hướng dẫn sử dụng"),
 )
 # Coordinator commands are not in the public menu.
@@ -131,6 +136,8 @@ class Assistant:
             "huylienket": partial(account.unlink, *data),
             "xa": partial(account.commune, *data),
             "daotao": partial(account.training, *data),
+            "khoahoc": partial(account.upcoming_courses, *data),
+            "batthongbao": partial(account.subscribe, *data),
         }
         handler = handlers.get(name.lower())
         return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]

@@ -154,10 +154,9 @@ def _label(index: int, letters: bool) -> str:
 
 
 def _too_many_rows() -> SpreadsheetError:
+    limit = f"{MAX_ROWS:,}".replace(",", ".")  # Vietnamese groups thousands with dots
     return SpreadsheetError(
-        f"Bảng có quá nhiều dòng; tối đa {MAX_ROWS:,} dòng. Hãy chia thành nhiều tệp.".replace(
-            ",", "."
-        )
+        f"Bảng có quá nhiều dòng; tối đa {limit} dòng. Hãy chia thành nhiều tệp."
     )
 
 

@@ -7,6 +7,7 @@ messages; everything else lives in the services.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -70,6 +71,8 @@ def run(config: Config, assistant: Assistant) -> None:
         app.run_webhook(
             listen=webhook.listen,
             port=webhook.port,
+            # The reverse proxy forwards the public URL's path unchanged.
+            url_path=urlsplit(webhook.url).path.lstrip("/"),
             webhook_url=webhook.url,
             secret_token=webhook.secret_token,
             allowed_updates=Update.ALL_TYPES,

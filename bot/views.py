@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.communes import CommuneRef, CommuneStatus
+from bot.courses import Course
 from bot.roster import STATUS_LABELS, Cadre, CourseRecord, TrainingRecord
 from bot.telegram_html import escape
 
@@ -100,3 +101,31 @@ def _course_line(course: CourseRecord) -> str:
     if course.certificate_no:
         line += f", chứng chỉ số {escape(course.certificate_no)}"
     return line
+
+
+def upcoming_courses(courses: list[Course]) -> str:
+    if not courses:
+        return "Hiện chưa có khóa học nào sắp mở trong hệ thống."
+    lines = ["<b>Các khóa học sắp tới</b>"]
+    for course in courses:
+        when = vn_date(course.start_date)
+        if course.end_date and course.end_date != course.start_date:
+            when += f" – {vn_date(course.end_date)}"
+        lines += [
+            "",
+            f"<b>{escape(course.title)}</b> (mã {escape(course.code)})",
+            f"Thời gian: {when}",
+        ]
+        if course.place:
+            lines.append(f"Địa điểm: {escape(course.place)}")
+        if course.online_link:
+            lines.append(f"Học trực tuyến: {escape(course.online_link)}")
+        if course.organiser:
+            lines.append(f"Đơn vị tổ chức: {escape(course.organiser)}")
+        if course.registration_deadline:
+            lines.append(f"Hạn đăng ký: {vn_date(course.registration_deadline)}")
+        if course.places_left is not None:
+            lines.append(f"Còn {course.places_left}/{course.capacity} chỗ")
+    if any(c.demo for c in courses):
+        lines += ["", DEMO_NOTE]
+    return "\n".join(lines)

@@ -135,3 +135,19 @@ def _bare_contact(user: int, phone: str) -> dict:
         "from": person,
         "contact": {"phone_number": phone, "first_name": "Ai đó"},
     }
+
+
+async def test_upcoming_courses_and_subscribing_again(fake_api: FakeBotApi, config):
+    async with running_bot(config, MINI):
+        fake_api.push_message(STRANGER, "/khoahoc")
+        listing = to_plain((await fake_api.wait_for_reply(STRANGER)).text)
+        fake_api.push_message(STRANGER, "/batthongbao")
+        unlinked = to_plain((await fake_api.wait_for_reply(STRANGER)).text)
+        await _link(fake_api, CADRE, CADRE_PHONE)
+        fake_api.push_message(CADRE, "/batthongbao")
+        subscribed = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+    assert listing.startswith("Các khóa học sắp tới")
+    assert "Trung cấp lý luận chính trị" in listing and "Hạn đăng ký:" in listing
+    assert "Bồi dưỡng quản lý nhà nước" not in listing  # that one is over
+    assert "chưa liên kết" in unlinked
+    assert subscribed.startswith("Đã bật lại thông báo khóa học")

@@ -181,3 +181,80 @@ def _knowledge_with_long_answer(tmp_path: Path) -> Path:
     ).replace("updated: '2026-11-26'", "updated: 2026-11-26")
     (directory / "dai.yaml").write_text(text, encoding="utf-8")
     return directory
+
+
+def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
+    """Webhook mode: Telegram's calls carry the secret token; others are refused."""
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "telegram": {
+                    "base_url": fake_api.base_url,
+                    "base_file_url": fake_api.base_file_url,
+                    "webhook": {
+                        "url": "https://bot.example.invalid/ntm-hook",
+                        "listen": "127.0.0.1",
+                        "port": port,
+                        "secret_token": "bi-mat-123",
+                    },
+                },
+                "knowledge_dir": str(MINI),
+                "database": str(tmp_path / "ntm.sqlite3"),
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "NTM_BOT_TOKEN": fake_api.token}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 1764000000,
+            "chat": {"id": USER, "type": "private", "first_name": "Lan"},
+            "from": {"id": USER, "is_bot": False, "first_name": "Lan"},
+            "text": "tc mau so 7",
+        },
+    }
+
+    def post(secret: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/ntm-hook",
+            data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        registered = fake_api.wait_for_sync("setWebhook", timeout=20)
+        assert registered.params["url"] == "https://bot.example.invalid/ntm-hook"
+        assert registered.params["secret_token"] == "bi-mat-123"
+        assert post("sai-bi-mat") == 403
+        mark = fake_api.mark()
+        assert post("bi-mat-123") == 200
+        fake_api.wait_for_sync("sendMessage", since=mark, timeout=10)
+        reply = fake_api.sent_messages(USER, since=mark)[0]
+        assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
