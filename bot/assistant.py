@@ -16,6 +16,7 @@ from pathlib import Path
 from bot import account, feedback
 from bot.config import Config
 from bot.db import Database
+from bot.import_desk import ImportDesk
 from bot.knowledge import Entry, Knowledge, KnowledgeError, load_knowledge, render_answer
 from bot.matcher import Match, Matcher
 from bot.replies import Button, Reply, User, rows
@@ -114,6 +115,7 @@ class Assistant:
         self.knowledge = knowledge
         self.matcher = Matcher(knowledge, config.matching)
         self.db = database
+        self.imports = ImportDesk(config, database)
 
     # --- entry points ----------------------------------------------------------------
 
@@ -149,6 +151,17 @@ class Assistant:
         replies = await account.contact(self.db, phone_number, contact_user_id, user)
         return [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
 
+    async def document(
+        self,
+        filename: str,
+        size: int | None,
+        caption: str | None,
+        fetch: Callable[[], Awaitable[bytes]],
+        user: User,
+    ) -> list[Reply]:
+        """A file sent in the chat: a coordinator's import, previewed before it is written."""
+        return await self.imports.receive(filename, size, caption, fetch, user)
+
     async def text(self, text: str, user: User) -> list[Reply]:
         action = KEYBOARD_ACTIONS.get(text.strip())
         if action:
@@ -168,6 +181,9 @@ class Assistant:
             return [self._category(value)]
         if kind == "cats":
             return [self._categories()]
+        if kind == "imp":
+            token, _, choice = value.rpartition(":")
+            return await self.imports.answer(token, choice, user)
         if kind == "x" and value.isdigit():
             return await account.commune_by_code(self.db, int(value)) or [Reply(STALE_BUTTON)]
         if kind == "fb":

@@ -91,7 +91,7 @@ class ImportPlan:
 # --- cell parsers: text -> value, or CellError --------------------------------------------
 
 
-def _key(text: str) -> str:
+def fold_key(text: str) -> str:
     """How headers and choices are compared: no diacritics, lower case, single spaces."""
     return " ".join(fold(text).lower().split())
 
@@ -107,7 +107,7 @@ def _integer(low: int, high: int | None = None, prefix: str = "") -> Callable[[s
     """An int in [low, high]; `prefix` is a word people put before it ("nhóm 2")."""
 
     def parse(text: str) -> int:
-        digits = _key(text)
+        digits = fold_key(text)
         if prefix and digits.startswith(prefix):
             digits = digits[len(prefix) :].strip()
         if not re.fullmatch(r"[+-]?\d{1,9}", digits):
@@ -157,7 +157,7 @@ def _choice(values: Mapping[str, object], shown: Sequence[str], ignore: str = ""
     """One of `values` (keys already folded); `ignore` is a regex of filler words."""
 
     def parse(text: str) -> object:
-        key = _key(text)
+        key = fold_key(text)
         if ignore:
             key = " ".join(re.sub(ignore, " ", key).split())
         if key not in values:
@@ -169,17 +169,19 @@ def _choice(values: Mapping[str, object], shown: Sequence[str], ignore: str = ""
 
 
 LEVELS = ("chưa đạt", "đạt chuẩn", "nâng cao", "kiểu mẫu", "hiện đại")
-_level = _choice({_key(v): v for v in LEVELS}, LEVELS, ignore=r"\b(xa|ntm|nong thon moi)\b")
+_level = _choice({fold_key(v): v for v in LEVELS}, LEVELS, ignore=r"\b(xa|ntm|nong thon moi)\b")
 
 _YES = ("có", "x", "yes", "y", "1", "true", "đạt")
 _NO = ("không", "k", "no", "n", "0", "false", "chưa đạt", "chưa")
-_yes_no = _choice({**{_key(v): 1 for v in _YES}, **{_key(v): 0 for v in _NO}}, ("Có", "Không"))
+_yes_no = _choice(
+    {**{fold_key(v): 1 for v in _YES}, **{fold_key(v): 0 for v in _NO}}, ("Có", "Không")
+)
 
 STATUSES = {"registered": "đã đăng ký", "attended": "đã tham gia", "completed": "đã hoàn thành"}
 _status = _choice(
     {
-        **{_key(label): code for code, label in STATUSES.items()},
-        **{_key(label.removeprefix("đã ")): code for code, label in STATUSES.items()},
+        **{fold_key(label): code for code, label in STATUSES.items()},
+        **{fold_key(label.removeprefix("đã ")): code for code, label in STATUSES.items()},
         "da dang ki": "registered",
         "dang ki": "registered",
         **{code: code for code in STATUSES},
@@ -512,8 +514,8 @@ def _match_headers(
     spec: Spec, headers: Sequence[str], header_row: int
 ) -> tuple[dict[str, Column], list[RowError]]:
     """File header -> column; errors for unknown, doubled and missing columns."""
-    by_key = {_key(c.header): c for c in spec.columns}
-    if headers and not any(_key(h) in by_key for h in headers):
+    by_key = {fold_key(c.header): c for c in spec.columns}
+    if headers and not any(fold_key(h) in by_key for h in headers):
         # Most often a title ("DANH SÁCH CÁN BỘ…") above the real header row.
         expected = ", ".join(f"«{c.header}»" for c in spec.columns)
         message = (
@@ -525,9 +527,9 @@ def _match_headers(
     first: dict[str, str] = {}
     errors: list[RowError] = []
     for header in headers:
-        column = by_key.get(_key(header))
+        column = by_key.get(fold_key(header))
         if column is None:
-            close = difflib.get_close_matches(_key(header), list(by_key), n=1, cutoff=0.75)
+            close = difflib.get_close_matches(fold_key(header), list(by_key), n=1, cutoff=0.75)
             hint = (
                 f"có phải «{by_key[close[0]].header}»?"
                 if close

@@ -56,6 +56,7 @@ def build_application(config: Config, assistant: Assistant) -> Application:
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(private & filters.TEXT, on_message))
     app.add_handler(MessageHandler(private & filters.CONTACT, on_contact))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, on_document))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     return app
@@ -95,6 +96,19 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     contact = update.effective_message.contact
     replies = await _assistant(context).contact(
         contact.phone_number, contact.user_id, _user(update)
+    )
+    await _send(update, replies)
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    document = message.document
+
+    async def fetch() -> bytes:
+        return bytes(await (await document.get_file()).download_as_bytearray())
+
+    replies = await _assistant(context).document(
+        document.file_name or "tep", document.file_size, message.caption, fetch, _user(update)
     )
     await _send(update, replies)
 
