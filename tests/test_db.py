@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+import sqlite_utils
 
 from bot import feedback
 from bot.db import SCHEMA_VERSION, Database, DatabaseError
@@ -54,3 +55,25 @@ async def test_async_callers_share_one_owner_thread(tmp_path):
     [item] = await db.run(feedback.top_unanswered, 5)
     db.close()
     assert item.count == 50
+
+
+def test_a_first_version_database_migrates_in_place(tmp_path):
+    from bot.db import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite_utils.Database(path)
+    old.conn.execute("BEGIN")
+    with old.conn:
+        MIGRATIONS[0](old)
+        old.execute("PRAGMA user_version = 1")
+    feedback.record_unanswered(old, "gia lua", "giá lúa?", "none", "2026-01-02T03:04:05+00:00")
+    old.close()
+
+    db = Database(path)
+    version = db.call(lambda d: d.execute("PRAGMA user_version").fetchone()[0])
+    [item] = db.call(feedback.top_unanswered, 5)
+    communes = db.call(lambda d: d["communes"].count)
+    db.close()
+    assert version == SCHEMA_VERSION
+    assert (item.normalized, item.count) == ("gia lua", 1)  # old data kept
+    assert communes == 3321  # the new tables arrived, seeded
