@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot import BUNDLED_KNOWLEDGE_DIR
 from bot.assistant import Assistant
@@ -63,3 +67,50 @@ async def running_bot(config: Config, knowledge_dir: Path = BUNDLED_KNOWLEDGE_DI
         await app.stop()
         await app.shutdown()
         database.close()
+
+
+@dataclass
+class BotProcess:
+    """`ntm-bot run` in a subprocess; `output` and `returncode` are set once it has stopped."""
+
+    process: subprocess.Popen[str]
+    output: str = ""
+    returncode: int | None = None
+
+
+@contextlib.contextmanager
+def bot_process(
+    api: FakeBotApi,
+    tmp_path: Path,
+    knowledge_dir: Path,
+    database: Path | None = None,
+    **telegram: object,
+) -> Iterator[BotProcess]:
+    """Run the real `ntm-bot run` against the fake server, configured by file alone."""
+    config = tmp_path / "config.yaml"
+    settings = {"base_url": api.base_url, "base_file_url": api.base_file_url, **telegram}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "telegram": settings,
+                "knowledge_dir": str(knowledge_dir),
+                "database": str(database or tmp_path / "ntm.sqlite3"),
+            }
+        ),
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--config", str(config)],
+        env={**os.environ, "NTM_BOT_TOKEN": api.token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = BotProcess(process)
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        running.output, _ = process.communicate(timeout=30)
+        running.returncode = process.returncode

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import os
-import signal
-import subprocess
-import sys
+import socket
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
 
 from bot.telegram_html import MESSAGE_LIMIT, to_plain
-from tests.conftest import FIXTURES, config_for, running_bot
+from tests.conftest import FIXTURES, bot_process, config_for, running_bot
 from tests.fake_botapi import FakeBotApi
 
 MINI = FIXTURES / "mini"
@@ -125,40 +125,15 @@ async def test_group_messages_are_ignored(fake_api: FakeBotApi, tmp_path):
 
 def test_ntm_bot_run_works_against_any_bot_api_server(fake_api: FakeBotApi, tmp_path):
     """`ntm-bot run` as a subprocess, pointed at the server through the config alone."""
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "telegram": {
-                    "base_url": fake_api.base_url,
-                    "base_file_url": fake_api.base_file_url,
-                },
-                "knowledge_dir": str(MINI),
-                "database": str(tmp_path / "ntm.sqlite3"),
-            }
-        ),
-        encoding="utf-8",
-    )
-    env = {**os.environ, "NTM_BOT_TOKEN": fake_api.token}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--config", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with bot_process(fake_api, tmp_path, MINI) as bot:
         fake_api.wait_for_sync("setMyCommands", timeout=20)
         mark = fake_api.mark()
         fake_api.push_message(USER, "tc mau so 7")
         fake_api.wait_for_sync("sendMessage", since=mark, timeout=10)
         reply = fake_api.sent_messages(USER, since=mark)[0]
         assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
-    finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0, output
-    assert fake_api.token not in output  # the token never reaches the log
+    assert bot.returncode == 0, bot.output
+    assert fake_api.token not in bot.output  # the token never reaches the log
 
 
 def _knowledge_with_long_answer(tmp_path: Path) -> Path:
@@ -185,42 +160,15 @@ def _knowledge_with_long_answer(tmp_path: Path) -> Path:
 
 def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
     """Webhook mode: Telegram's calls carry the secret token; others are refused."""
-    import json
-    import socket
-    import urllib.error
-    import urllib.request
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "telegram": {
-                    "base_url": fake_api.base_url,
-                    "base_file_url": fake_api.base_file_url,
-                    "webhook": {
-                        "url": "https://bot.example.invalid/ntm-hook",
-                        "listen": "127.0.0.1",
-                        "port": port,
-                        "secret_token": "bi-mat-123",
-                    },
-                },
-                "knowledge_dir": str(MINI),
-                "database": str(tmp_path / "ntm.sqlite3"),
-            }
-        ),
-        encoding="utf-8",
-    )
-    env = {**os.environ, "NTM_BOT_TOKEN": fake_api.token}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--config", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    webhook = {
+        "url": "https://bot.example.invalid/ntm-hook",
+        "listen": "127.0.0.1",
+        "port": port,
+        "secret_token": "bi-mat-123",
+    }
     update = {
         "update_id": 1,
         "message": {
@@ -244,7 +192,7 @@ def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
         except urllib.error.HTTPError as error:
             return error.code
 
-    try:
+    with bot_process(fake_api, tmp_path, MINI, webhook=webhook) as bot:
         registered = fake_api.wait_for_sync("setWebhook", timeout=20)
         assert registered.params["url"] == "https://bot.example.invalid/ntm-hook"
         assert registered.params["secret_token"] == "bi-mat-123"
@@ -254,7 +202,4 @@ def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
         fake_api.wait_for_sync("sendMessage", since=mark, timeout=10)
         reply = fake_api.sent_messages(USER, since=mark)[0]
         assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
-    finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0, output
+    assert bot.returncode == 0, bot.output
