@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from bot import account, feedback
+from bot.announce import AnnounceDesk
 from bot.config import Config
 from bot.db import Database
 from bot.import_desk import ImportDesk
@@ -104,6 +105,8 @@ COMMANDS = (
 )
 # Coordinator commands are not in the public menu.
 COORDINATOR_COMMANDS = (
+    Command("thongbao", "Soạn thông báo khóa học"),
+    Command("dangkykhoahoc", "Danh sách đăng ký một khóa"),
     Command("chuatraloi", "Câu hỏi chưa trả lời được"),
     Command("reload", "Nạp lại kho tri thức"),
 )
@@ -116,6 +119,7 @@ class Assistant:
         self.matcher = Matcher(knowledge, config.matching)
         self.db = database
         self.imports = ImportDesk(config, database)
+        self.announcements = AnnounceDesk(config, database)
 
     # --- entry points ----------------------------------------------------------------
 
@@ -140,6 +144,8 @@ class Assistant:
             "daotao": partial(account.training, *data),
             "khoahoc": partial(account.upcoming_courses, *data),
             "batthongbao": partial(account.subscribe, *data),
+            "thongbao": self.announcements.start,
+            "dangkykhoahoc": self.announcements.registrations,
         }
         handler = handlers.get(name.lower())
         return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
@@ -163,6 +169,8 @@ class Assistant:
         return await self.imports.receive(filename, size, caption, fetch, user)
 
     async def text(self, text: str, user: User) -> list[Reply]:
+        if self.announcements.waiting(user):
+            return await self.announcements.typed(text, user)
         action = KEYBOARD_ACTIONS.get(text.strip())
         if action:
             return await self.command(action, "", user)
@@ -173,7 +181,11 @@ class Assistant:
             await self._remember_unanswered(match)
         return [self._reply_to_match(match)]
 
-    async def button(self, data: str, user: User) -> list[Reply]:
+    async def button(
+        self, data: str, user: User, message: tuple[int, int] | None = None
+    ) -> list[Reply]:
+        """A button pressed under `message` (chat id, message id). The data is only a hint
+        of what was pressed: every right is checked again from `user`."""
         kind, _, value = data.partition(":")
         if kind == "a" and value in self.knowledge.entries:
             return [self._answer(self.knowledge.entries[value])]
@@ -181,6 +193,12 @@ class Assistant:
             return [self._category(value)]
         if kind == "cats":
             return [self._categories()]
+        if kind == "tb":
+            return await self.announcements.button(value, user, message)
+        if kind == "reg" and value:
+            return await self.announcements.register(value, user)
+        if kind == "unsub":
+            return await self.announcements.unsubscribe(user)
         if kind == "imp":
             token, _, choice = value.rpartition(":")
             return await self.imports.answer(token, choice, user)

@@ -53,6 +53,7 @@ class MatchingConfig:
 @dataclass(frozen=True)
 class BroadcastConfig:
     rate_per_second: float = 25.0
+    poll_seconds: float = 2.0  # how often the worker looks for a due broadcast
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
             margin=_number(matching, "margin", 5.0),
         ),
         broadcast=BroadcastConfig(
-            rate_per_second=_number(broadcast, "rate_per_second", 25.0, "broadcast")
+            rate_per_second=_positive(broadcast, "rate_per_second", 25.0, "broadcast"),
+            poll_seconds=_positive(broadcast, "poll_seconds", 2.0, "broadcast"),
         ),
         source=source,
     )
@@ -171,6 +173,13 @@ def _number(raw: dict[str, Any], key: str, default: float, section: str = "match
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ConfigError(f"Giá trị {section}.{key} trong cấu hình phải là một số không âm.")
     return float(value)
+
+
+def _positive(raw: dict[str, Any], key: str, default: float, section: str) -> float:
+    value = _number(raw, key, default, section)
+    if value <= 0:
+        raise ConfigError(f"Giá trị {section}.{key} trong cấu hình phải lớn hơn 0.")
+    return value
 
 
 def _path(value: Any, base: Path, name: str) -> Path | None:

@@ -30,15 +30,25 @@ class Course:
         return None if self.capacity is None else max(self.capacity - self.registered, 0)
 
 
+_SELECT = (
+    "SELECT s.code, s.title, s.organiser, s.start_date, s.end_date, s.place, s.online_link,"
+    " s.capacity, s.registration_deadline,"
+    " (SELECT count(*) FROM training_records r WHERE r.course_code = s.code), s.demo"
+    " FROM courses s"
+)
+
+
 def upcoming_courses(db: sqlite_utils.Database, today: dt.date, limit: int = 10) -> list[Course]:
     rows = db.execute(
-        "SELECT s.code, s.title, s.organiser, s.start_date, s.end_date, s.place, s.online_link,"
-        " s.capacity, s.registration_deadline,"
-        " (SELECT count(*) FROM training_records r WHERE r.course_code = s.code), s.demo"
-        " FROM courses s WHERE s.start_date >= ? ORDER BY s.start_date, s.code LIMIT ?",
+        f"{_SELECT} WHERE s.start_date >= ? ORDER BY s.start_date, s.code LIMIT ?",
         [today.isoformat(), limit],
     ).fetchall()
     return [Course(*row[:-1], bool(row[-1])) for row in rows]
+
+
+def course_by_code(db: sqlite_utils.Database, code: str) -> Course | None:
+    row = db.execute(f"{_SELECT} WHERE s.code = ?", [code]).fetchone()
+    return Course(*row[:-1], bool(row[-1])) if row else None
 
 
 def set_subscribed(db: sqlite_utils.Database, user_id: int, subscribed: bool) -> bool:

@@ -131,8 +131,52 @@ def _v2(db: sqlite_utils.Database) -> None:
     units.seed(db)
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """Broadcasts: one row per announcement, one delivery row per recipient."""
+    db["broadcasts"].create(
+        {
+            "id": int,
+            "kind": str,  # announcement / reminder
+            "course_code": str,  # the course announced, if any
+            "text": str,  # the message, Telegram HTML
+            "audience": str,  # JSON: how the recipients were chosen
+            "created_by": int,  # Telegram id of the coordinator; NULL from the CLI
+            "created_at": str,
+            "scheduled_at": str,  # ISO UTC; sending starts at or after it
+            "status": str,  # scheduled / sending / done / cancelled
+            "progress_chat_id": int,  # the coordinator's message edited with progress
+            "progress_message_id": int,
+            "finished_at": str,
+        },
+        pk="id",
+        not_null={"kind", "text", "audience", "created_at", "scheduled_at", "status"},
+    )
+    db["broadcasts"].create_index(["status", "scheduled_at"])
+    # A reminder is created once per course, whoever's worker gets there first.
+    db.execute(
+        "CREATE UNIQUE INDEX idx_broadcasts_reminder ON broadcasts (course_code)"
+        " WHERE kind = 'reminder'"
+    )
+    db["deliveries"].create(
+        {
+            "broadcast_id": int,
+            "cadre_id": int,
+            "chat_id": int,
+            "status": str,  # pending / sending / sent / blocked / failed
+            "attempts": int,
+            "error": str,
+            "sent_at": str,
+        },
+        pk=("broadcast_id", "cadre_id"),
+        foreign_keys=[("broadcast_id", "broadcasts", "id"), ("cadre_id", "cadres", "id")],
+        defaults={"status": "pending", "attempts": 0},
+        not_null={"chat_id", "status", "attempts"},
+    )
+    db["deliveries"].create_index(["broadcast_id", "status"])
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -6,19 +6,12 @@ messages; everything else lives in the services.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from urllib.parse import urlsplit
 
-from telegram import (
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    LinkPreviewOptions,
-    ReplyKeyboardMarkup,
-    Update,
-)
-from telegram.constants import ParseMode
+from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -30,13 +23,14 @@ from telegram.ext import (
 )
 
 from bot.assistant import COMMANDS, Assistant
+from bot.broadcast_worker import BroadcastWorker
 from bot.config import Config
 from bot.replies import Reply, User
-from bot.telegram_html import split_message, to_plain
+from bot.telegram_html import to_plain
+from bot.telegram_send import send_replies
 
 log = logging.getLogger(__name__)
 
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 SORRY = "Xin lỗi, đã có lỗi khi xử lý tin nhắn này. Bạn vui lòng thử lại sau ít phút."
 
 
@@ -46,7 +40,8 @@ def build_application(config: Config, assistant: Assistant) -> Application:
         .token(config.require_token())
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_file_url)
-        .post_init(_register_commands)
+        .post_init(_on_start)
+        .post_stop(_on_stop)
     )
     if config.telegram.rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
@@ -80,8 +75,21 @@ def run(config: Config, assistant: Assistant) -> None:
         )
 
 
-async def _register_commands(app: Application) -> None:
+async def _on_start(app: Application) -> None:
+    """Register the command menu and start the broadcast worker."""
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    assistant: Assistant = app.bot_data["assistant"]
+    settings = assistant.config.broadcast
+    worker = BroadcastWorker(app.bot, assistant.db, settings.rate_per_second, settings.poll_seconds)
+    app.bot_data["worker"] = asyncio.create_task(worker.run(), name="broadcast-worker")
+
+
+async def _on_stop(app: Application) -> None:
+    task = app.bot_data.pop("worker", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 # --- handlers -------------------------------------------------------------------------
@@ -115,7 +123,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    replies = await _assistant(context).button(query.data or "", _user(update))
+    message = query.message
+    where = (message.chat.id, message.message_id) if message else None
+    replies = await _assistant(context).button(query.data or "", _user(update), where)
     toasts = [to_plain(r.text) for r in replies if r.toast]
     await query.answer(toasts[0] if toasts else None)
     await _send(update, [r for r in replies if not r.toast])
@@ -143,32 +153,4 @@ def _user(update: Update) -> User:
 
 
 async def _send(update: Update, replies: list[Reply]) -> None:
-    chat_id = update.effective_chat.id
-    bot = update.get_bot()
-    for reply in replies:
-        parts = split_message(reply.text)
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            await bot.send_message(
-                chat_id,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=_markup(reply) if last else None,
-                link_preview_options=_NO_PREVIEW,
-            )
-
-
-def _markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
-    if reply.buttons:
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
-                for row in reply.buttons
-            ]
-        )
-    if reply.contact_button:
-        button = KeyboardButton(reply.contact_button, request_contact=True)
-        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
-    if reply.keyboard:
-        return ReplyKeyboardMarkup([list(row) for row in reply.keyboard], resize_keyboard=True)
-    return None
+    await send_replies(update.get_bot(), update.effective_chat.id, replies)

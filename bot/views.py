@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.broadcasts import Progress
 from bot.communes import CommuneRef, CommuneStatus
 from bot.courses import Course
 from bot.roster import STATUS_LABELS, Cadre, CourseRecord, TrainingRecord
@@ -108,24 +109,52 @@ def upcoming_courses(courses: list[Course]) -> str:
         return "Hiện chưa có khóa học nào sắp mở trong hệ thống."
     lines = ["<b>Các khóa học sắp tới</b>"]
     for course in courses:
-        when = vn_date(course.start_date)
-        if course.end_date and course.end_date != course.start_date:
-            when += f" – {vn_date(course.end_date)}"
-        lines += [
-            "",
-            f"<b>{escape(course.title)}</b> (mã {escape(course.code)})",
-            f"Thời gian: {when}",
-        ]
-        if course.place:
-            lines.append(f"Địa điểm: {escape(course.place)}")
-        if course.online_link:
-            lines.append(f"Học trực tuyến: {escape(course.online_link)}")
-        if course.organiser:
-            lines.append(f"Đơn vị tổ chức: {escape(course.organiser)}")
-        if course.registration_deadline:
-            lines.append(f"Hạn đăng ký: {vn_date(course.registration_deadline)}")
-        if course.places_left is not None:
-            lines.append(f"Còn {course.places_left}/{course.capacity} chỗ")
+        lines += ["", *course_details(course)]
     if any(c.demo for c in courses):
         lines += ["", DEMO_NOTE]
     return "\n".join(lines)
+
+
+def course_details(course: Course) -> list[str]:
+    when = vn_date(course.start_date)
+    if course.end_date and course.end_date != course.start_date:
+        when += f" – {vn_date(course.end_date)}"
+    lines = [f"<b>{escape(course.title)}</b> (mã {escape(course.code)})", f"Thời gian: {when}"]
+    if course.place:
+        lines.append(f"Địa điểm: {escape(course.place)}")
+    if course.online_link:
+        lines.append(f"Học trực tuyến: {escape(course.online_link)}")
+    if course.organiser:
+        lines.append(f"Đơn vị tổ chức: {escape(course.organiser)}")
+    if course.registration_deadline:
+        lines.append(f"Hạn đăng ký: {vn_date(course.registration_deadline)}")
+    if course.places_left is not None:
+        lines.append(f"Còn {course.places_left}/{course.capacity} chỗ")
+    return lines
+
+
+def course_announcement(course: Course) -> str:
+    lines = ["📢 <b>Thông báo khóa học</b>", "", *course_details(course)]
+    lines += ["", "Bấm <b>Đăng ký tham gia</b> bên dưới nếu bạn muốn học khóa này."]
+    if course.demo:
+        lines += ["", DEMO_NOTE]
+    return "\n".join(lines)
+
+
+def course_reminder(course: Course) -> str:
+    lines = ["⏰ <b>Nhắc lịch: khóa học bắt đầu ngày mai</b>", "", *course_details(course)]
+    return "\n".join(lines)
+
+
+def broadcast_progress(broadcast_id: int, counts: Progress, final: bool) -> str:
+    if final:
+        return (
+            f"✅ <b>Đã gửi xong thông báo #{broadcast_id}</b>\n"
+            f"Tổng {counts.total} người nhận: gửi được {counts.sent}, "
+            f"bị chặn {counts.blocked} (đã tự hủy nhận thông báo), lỗi {counts.failed}."
+        )
+    return (
+        f"📤 <b>Đang gửi thông báo #{broadcast_id}</b>\n"
+        f"Đã gửi {counts.sent} · bị chặn {counts.blocked} · lỗi {counts.failed} · "
+        f"còn lại {counts.left} (tổng {counts.total})"
+    )

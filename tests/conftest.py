@@ -64,6 +64,8 @@ async def running_bot(config: Config, knowledge_dir: Path = BUNDLED_KNOWLEDGE_DI
         yield app
     finally:
         await app.updater.stop()
+        if app.post_stop:
+            await app.post_stop(app)
         await app.stop()
         await app.shutdown()
         database.close()

@@ -1,0 +1,342 @@
+"""Course announcements on the assistant's side: the coordinator's /thongbao dialogue,
+and the buttons under an announcement ("Đăng ký tham gia", "Không nhận thông báo").
+
+A draft lives in memory until it is confirmed; confirming writes the broadcast and all
+its deliveries to the database, and the worker (bot.broadcast_worker) sends them.
+Coordinator rights are checked from the sender's id at every step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Literal
+
+from bot import broadcasts, communes, courses, roster, views
+from bot.broadcasts import Audience
+from bot.clock import VIETNAM, utc_now, vietnam_today
+from bot.config import Config
+from bot.db import Database
+from bot.phone import mask_phone
+from bot.replies import Button, Reply, User, rows
+from bot.telegram_html import escape
+
+TEXT_LIMIT = 3000
+COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
+STALE = "Bản soạn thông báo này đã hết hiệu lực. Gõ /thongbao để soạn lại."
+NOT_LINKED = (
+    "Tài khoản này chưa liên kết với hồ sơ cán bộ nào. Gõ /lienket để liên kết "
+    "bằng số điện thoại của bạn."
+)
+_TIME = re.compile(r"^\s*(\d{1,2})[:hg](\d{2})\s+(?:ngày\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s*$")
+_CANCEL = Button("✖️ Hủy", "tb:x")
+
+
+@dataclass(frozen=True)
+class Draft:
+    course: str | None = None
+    text: str | None = None
+    audience: Audience | None = None
+    at: dt.datetime | None = None  # UTC; None: as soon as it is confirmed
+    waiting_for: Literal["text", "communes", "time"] | None = None
+
+
+class AnnounceDesk:
+    def __init__(self, config: Config, database: Database) -> None:
+        self.config = config
+        self.db = database
+        self._drafts: dict[int, Draft] = {}
+
+    # --- the coordinator's dialogue ---------------------------------------------------
+
+    async def start(self, _args: str, user: User) -> list[Reply]:
+        if not self.config.is_coordinator(user.id):
+            return [Reply(COORDINATORS_ONLY)]
+        self._drafts[user.id] = Draft()
+        upcoming = await self.db.run(courses.upcoming_courses, vietnam_today())
+        buttons = [Button(_short(f"📚 {c.title}"), f"tb:c:{c.code}") for c in upcoming]
+        buttons += [Button("✍️ Tự soạn nội dung", "tb:t"), _CANCEL]
+        return [
+            Reply(
+                "<b>Soạn thông báo</b> – bước 1/3: chọn khóa học cần thông báo, "
+                "hoặc tự soạn nội dung.",
+                rows(buttons),
+            )
+        ]
+
+    def waiting(self, user: User) -> bool:
+        draft = self._drafts.get(user.id)
+        return draft is not None and draft.waiting_for is not None
+
+    async def typed(self, text: str, user: User) -> list[Reply]:
+        """The coordinator's answer to the question the dialogue asked."""
+        draft = self._drafts.get(user.id)
+        if draft is None or not self.config.is_coordinator(user.id):
+            return [Reply(STALE)]
+        if draft.waiting_for == "text":
+            if len(text) > TEXT_LIMIT:
+                return [Reply(f"Nội dung dài quá {TEXT_LIMIT} ký tự, bạn rút gọn rồi gõ lại.")]
+            body = f"📢 <b>Thông báo</b>\n\n{escape(text.strip())}"
+            return await self._ask_audience(user, replace(draft, text=body, waiting_for=None))
+        if draft.waiting_for == "communes":
+            codes, problems = await self.db.run(_commune_codes, text)
+            if problems:
+                return [Reply("\n".join(problems) + "\n\nBạn gõ lại danh sách xã.")]
+            audience = Audience("communes", communes=tuple(codes))
+            return self._ask_time(user, replace(draft, audience=audience, waiting_for=None))
+        if draft.waiting_for == "time":
+            at = _parse_time(text, utc_now())
+            if at is None:
+                return [
+                    Reply(
+                        "Chưa hiểu giờ gửi. Gõ theo dạng 07:30 02/12, và là một thời điểm sắp tới."
+                    )
+                ]
+            return await self._preview(user, replace(draft, at=at, waiting_for=None))
+        return [Reply(STALE)]
+
+    async def button(self, data: str, user: User, message: tuple[int, int] | None) -> list[Reply]:
+        draft = self._drafts.get(user.id)
+        if draft is None or not self.config.is_coordinator(user.id):
+            return [Reply(STALE)]
+        step, _, value = data.partition(":")
+        if step == "x":
+            del self._drafts[user.id]
+            return [Reply("Đã hủy, không gửi gì.")]
+        if step == "c":
+            course = await self.db.run(courses.course_by_code, value)
+            if course is None:
+                return [Reply(STALE)]
+            text = views.course_announcement(course)
+            return await self._ask_audience(user, replace(draft, course=course.code, text=text))
+        if step == "t":
+            self._drafts[user.id] = replace(draft, waiting_for="text")
+            return [
+                Reply("Gõ nội dung thông báo (tối đa 3.000 ký tự). Trợ lý gửi đúng như bạn gõ.")
+            ]
+        if step == "a" and draft.text:
+            return await self._choose_audience(user, draft, value)
+        if step == "p" and draft.text and value.isdigit():
+            audience = Audience("province", province=int(value))
+            return self._ask_time(user, replace(draft, audience=audience))
+        if step == "now" and draft.audience:
+            return await self._preview(user, replace(draft, at=None))
+        if step == "at" and draft.audience:
+            self._drafts[user.id] = replace(draft, waiting_for="time")
+            return [
+                Reply("Gõ giờ gửi theo giờ Việt Nam, ví dụ: 07:30 02/12 (hoặc 07:30 02/12/2026).")
+            ]
+        if step == "ok" and draft.audience and message:
+            return await self._confirm(user, draft, message)
+        return [Reply(STALE)]
+
+    async def _ask_audience(self, user: User, draft: Draft) -> list[Reply]:
+        self._drafts[user.id] = draft
+        count = partial(self.db.run, broadcasts.count_recipients)
+        buttons = [
+            Button(f"Tất cả người nhận ({await count(Audience('all'))})", "tb:a:all"),
+            Button("Theo tỉnh, thành phố", "tb:a:province"),
+            Button("Theo danh sách xã", "tb:a:communes"),
+            Button(f"Cán bộ chưa đạt chuẩn ({await count(Audience('not_standard'))})", "tb:a:ns"),
+        ]
+        if draft.course:
+            missing = await count(Audience("not_completed", course=draft.course))
+            buttons.append(Button(f"Chưa hoàn thành khóa này ({missing})", "tb:a:nc"))
+        buttons.append(_CANCEL)
+        return [Reply("<b>Soạn thông báo</b> – bước 2/3: gửi tới ai?", rows(buttons))]
+
+    async def _choose_audience(self, user: User, draft: Draft, choice: str) -> list[Reply]:
+        fixed = {
+            "all": Audience("all"),
+            "ns": Audience("not_standard"),
+            "nc": Audience("not_completed", course=draft.course),
+        }
+        if choice in fixed and (choice != "nc" or draft.course):
+            return self._ask_time(user, replace(draft, audience=fixed[choice]))
+        if choice == "communes":
+            self._drafts[user.id] = replace(draft, waiting_for="communes")
+            return [
+                Reply(
+                    "Gõ mã hoặc tên các xã, cách nhau bằng dấu phẩy, "
+                    "ví dụ: <code>27610, Bình Chánh</code>"
+                )
+            ]
+        if choice == "province":
+            provinces = await self.db.run(_provinces_with_recipients)
+            if not provinces:
+                return [Reply("Chưa có cán bộ nào liên kết tài khoản để nhận thông báo.")]
+            buttons = [Button(f"{name} ({n})", f"tb:p:{code}") for code, name, n in provinces]
+            return [Reply("Chọn tỉnh, thành phố:", rows([*buttons, _CANCEL]))]
+        return [Reply(STALE)]
+
+    def _ask_time(self, user: User, draft: Draft) -> list[Reply]:
+        self._drafts[user.id] = draft
+        buttons = [Button("🚀 Gửi ngay", "tb:now"), Button("🕖 Hẹn giờ", "tb:at"), _CANCEL]
+        return [Reply("<b>Soạn thông báo</b> – bước 3/3: gửi lúc nào?", rows(buttons))]
+
+    async def _preview(self, user: User, draft: Draft) -> list[Reply]:
+        self._drafts[user.id] = draft
+        audience = draft.audience
+        total = await self.db.run(broadcasts.count_recipients, audience)
+        who = await self.db.run(_describe, audience)
+        if total == 0:
+            return [
+                Reply(f"Không có ai ({who}) đang nhận thông báo. Chưa gửi gì.", rows([_CANCEL]))
+            ]
+        when = "ngay khi bạn xác nhận"
+        if draft.at:
+            local = draft.at.astimezone(VIETNAM)
+            when = f"{local:%H:%M} ngày {local:%d/%m/%Y} (giờ Việt Nam)"
+        text = (
+            f"<b>Xem trước thông báo</b>\n\n{draft.text}\n\n———\n"
+            f"Người nhận: {who}: <b>{total} người</b>.\nThời điểm gửi: {when}.\n"
+            f"Tốc độ gửi: khoảng {self.config.broadcast.rate_per_second:g} tin mỗi giây."
+        )
+        buttons = [Button("✅ Xác nhận gửi", "tb:ok"), _CANCEL]
+        return [Reply(text, rows(buttons, per_row=2))]
+
+    async def _confirm(self, user: User, draft: Draft, message: tuple[int, int]) -> list[Reply]:
+        del self._drafts[user.id]
+        broadcast_id, total = await self.db.run(
+            broadcasts.create_broadcast,
+            draft.text,
+            draft.audience,
+            utc_now(),
+            draft.at,
+            draft.course,
+            user.id,
+            "announcement",
+            message,
+        )
+        when = "bắt đầu gửi ngay"
+        if draft.at:
+            when = f"sẽ gửi lúc {draft.at.astimezone(VIETNAM):%H:%M ngày %d/%m/%Y}"
+        return [
+            Reply(
+                f"Đã xếp thông báo #{broadcast_id} tới {total} người, {when}. "
+                "Tin nhắn xem trước phía trên sẽ được cập nhật tiến độ."
+            )
+        ]
+
+    # --- buttons under an announcement, and the coordinator's registrations list ------
+
+    async def register(self, course_code: str, user: User) -> list[Reply]:
+        outcome = await self.db.run(broadcasts.register, user.id, course_code, vietnam_today())
+        course = await self.db.run(courses.course_by_code, course_code)
+        if outcome == "not_linked":
+            return [Reply(NOT_LINKED)]
+        if outcome == "no_course" or course is None:
+            return [Reply("Khóa học này không còn trong hệ thống.")]
+        details = "\n".join(views.course_details(course))
+        messages = {
+            "registered": "✅ Đã đăng ký cho bạn khóa học:\n\n{d}\n\nTrợ lý sẽ nhắc bạn một "
+            "ngày trước khi khóa học bắt đầu. Gõ /daotao để xem hồ sơ đào tạo.",
+            "already": "Bạn đã đăng ký khóa này rồi:\n\n{d}",
+            "full": "Khóa học đã đủ chỗ nên chưa đăng ký được:\n\n{d}\n\n"
+            "Bạn liên hệ đơn vị tổ chức nếu cần.",
+            "closed": "Khóa học đã hết hạn đăng ký:\n\n{d}",
+        }
+        return [Reply(messages[outcome].format(d=details))]
+
+    async def unsubscribe(self, user: User) -> list[Reply]:
+        if await self.db.run(courses.set_subscribed, user.id, False):
+            return [Reply("Đã tắt thông báo khóa học. Gõ /batthongbao nếu muốn nhận lại.")]
+        return [Reply(NOT_LINKED)]
+
+    async def registrations(self, args: str, user: User) -> list[Reply]:
+        if not self.config.is_coordinator(user.id):
+            return [Reply(COORDINATORS_ONLY)]
+        code = args.strip()
+        course = await self.db.run(courses.course_by_code, code) if code else None
+        if course is None:
+            return [Reply("Gõ /dangkykhoahoc MÃ_KHÓA, ví dụ: /dangkykhoahoc LLCT-TC-2026")]
+        people = await self.db.run(broadcasts.registrations, course.code)
+        lines = [f"<b>Đăng ký khóa {escape(course.code)}</b>: {escape(course.title)}", ""]
+        lines += [
+            f"{n}. {escape(p.full_name)} – {escape(p.position or '')}, {escape(p.commune)}"
+            f" ({mask_phone(p.phone)}): {roster.STATUS_LABELS.get(p.status, p.status)}"
+            for n, p in enumerate(people, 1)
+        ] or ["Chưa có ai đăng ký."]
+        lines += ["", f"Tổng: {len(people)} người. Xuất ra Excel: ntm-bot export registrations"]
+        return [Reply("\n".join(lines))]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _parse_time(text: str, now: dt.datetime) -> dt.datetime | None:
+    """'07:30 02/12' or '07:30 02/12/2026', Vietnam time, in the future -> UTC."""
+    match = _TIME.match(text)
+    if not match:
+        return None
+    hour, minute, day, month, year = match.groups()
+    local_now = now.astimezone(VIETNAM)
+    try:
+        at = dt.datetime(
+            int(year or local_now.year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            tzinfo=VIETNAM,
+        )
+    except ValueError:
+        return None
+    if year is None and at < local_now:
+        at = at.replace(year=at.year + 1)
+    return at.astimezone(dt.UTC) if at > local_now else None
+
+
+def _commune_codes(db, text: str) -> tuple[list[int], list[str]]:
+    codes, problems = [], []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item.isdigit():
+            if db.execute("SELECT 1 FROM communes WHERE code = ?", [int(item)]).fetchone():
+                codes.append(int(item))
+            else:
+                problems.append(f"Không có xã nào mã {item}.")
+            continue
+        found = communes.find_communes(db, item)
+        if len(found) == 1:
+            codes.append(found[0].code)
+        elif not found:
+            problems.append(f"Không tìm thấy xã «{escape(item)}».")
+        else:
+            names = "; ".join(f"{f.name} – {f.province} (mã {f.code})" for f in found)
+            problems.append(
+                f"«{escape(item)}» có nhiều đơn vị trùng tên, hãy gõ mã: {escape(names)}."
+            )
+    return codes, problems
+
+
+def _provinces_with_recipients(db) -> list[tuple[int, str, int]]:
+    return db.execute(
+        "SELECT p.code, p.name, count(*) FROM cadres k JOIN communes c ON c.code = k.commune_code"
+        " JOIN provinces p ON p.code = c.province_code"
+        " WHERE k.telegram_user_id IS NOT NULL AND k.subscribed = 1"
+        " GROUP BY p.code ORDER BY p.name"
+    ).fetchall()
+
+
+def _describe(db, audience: Audience) -> str:
+    if audience.kind == "province":
+        row = db.execute(
+            "SELECT name FROM provinces WHERE code = ?", [audience.province]
+        ).fetchone()
+        return f"cán bộ ở {row[0] if row else audience.province}"
+    if audience.kind == "communes":
+        marks = ",".join("?" * len(audience.communes))
+        rows_ = db.execute(f"SELECT name FROM communes WHERE code IN ({marks})", audience.communes)
+        names = [name for (name,) in rows_]
+        return f"cán bộ của {len(names)} xã ({escape(', '.join(names))})"
+    return {
+        "all": "tất cả người nhận thông báo",
+        "not_standard": "cán bộ chưa đạt chuẩn",
+        "not_completed": f"cán bộ chưa hoàn thành khóa {escape(audience.course or '')}",
+        "registered": f"cán bộ đã đăng ký khóa {escape(audience.course or '')}",
+    }[audience.kind]

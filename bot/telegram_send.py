@@ -1,0 +1,54 @@
+"""Turning `Reply` objects into Telegram messages: shared by the handlers and the worker."""
+
+from __future__ import annotations
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+)
+from telegram.constants import ParseMode
+
+from bot.replies import Reply
+from bot.telegram_html import split_message
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> list[Message]:
+    """Each reply as one or more messages (split under the limit); buttons on the last."""
+    sent = []
+    for reply in replies:
+        parts = split_message(reply.text)
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            sent.append(
+                await bot.send_message(
+                    chat_id,
+                    part,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup(reply) if last else None,
+                    link_preview_options=NO_PREVIEW,
+                )
+            )
+    return sent
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.contact_button:
+        button = KeyboardButton(reply.contact_button, request_contact=True)
+        return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    if reply.keyboard:
+        return ReplyKeyboardMarkup([list(row) for row in reply.keyboard], resize_keyboard=True)
+    return None
