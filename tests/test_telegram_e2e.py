@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -186,11 +187,16 @@ def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
             data=json.dumps(update).encode(),
             headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
+        # The webhook server may still be starting when setWebhook has been called.
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        raise AssertionError("the webhook server never started")
 
     with bot_process(fake_api, tmp_path, MINI, webhook=webhook) as bot:
         registered = fake_api.wait_for_sync("setWebhook", timeout=20)
