@@ -87,7 +87,7 @@ class AnnounceDesk:
             audience = Audience("communes", communes=tuple(codes))
             return self._ask_time(user, replace(draft, audience=audience, waiting_for=None))
         if draft.waiting_for == "time":
-            at = _parse_time(text, utc_now())
+            at = parse_time(text, utc_now())
             if at is None:
                 return [
                     Reply(
@@ -267,7 +267,7 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _parse_time(text: str, now: dt.datetime) -> dt.datetime | None:
+def parse_time(text: str, now: dt.datetime) -> dt.datetime | None:
     """'07:30 02/12' or '07:30 02/12/2026', Vietnam time, in the future -> UTC."""
     match = _TIME.match(text)
     if not match:
@@ -288,6 +288,24 @@ def _parse_time(text: str, now: dt.datetime) -> dt.datetime | None:
     if year is None and at < local_now:
         at = at.replace(year=at.year + 1)
     return at.astimezone(dt.UTC) if at > local_now else None
+
+
+def parse_audience(text: str) -> Audience | None:
+    """The command line's audience: all, province:79, communes:27610,27613,
+    not-standard, not-completed:CODE."""
+    kind, _, value = text.strip().partition(":")
+    if kind == "all" and not value:
+        return Audience("all")
+    if kind == "not-standard" and not value:
+        return Audience("not_standard")
+    if kind == "not-completed" and value:
+        return Audience("not_completed", course=value)
+    if kind == "province" and value.isdigit():
+        return Audience("province", province=int(value))
+    codes = [c.strip() for c in value.split(",")]
+    if kind == "communes" and codes and all(c.isdigit() for c in codes):
+        return Audience("communes", communes=tuple(int(c) for c in codes))
+    return None
 
 
 def _commune_codes(db, text: str) -> tuple[list[int], list[str]]:

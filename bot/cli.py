@@ -229,21 +229,89 @@ def template(kind: str, file: Path) -> None:
     click.echo(f"Đã tạo mẫu {file}. Xóa dòng ví dụ trước khi nhập.")
 
 
-@main.command(help="Xuất dữ liệu loại KIND ra .xlsx hoặc .csv, đúng mẫu để nhập lại.")
+@main.command(
+    help="Xuất dữ liệu loại KIND ra .xlsx hoặc .csv, đúng mẫu để nhập lại. "
+    "Danh sách đăng ký một khóa: export registrations MÃ_KHÓA FILE."
+)
 @CONFIG_OPTION
-@_KIND
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def export(config_path: Path | None, kind: str, file: Path) -> None:
+@click.argument("kind", type=click.Choice((*KINDS, "registrations")), metavar="KIND|registrations")
+@click.argument("args", nargs=-1, required=True, metavar="[MÃ_KHÓA] FILE")
+def export(config_path: Path | None, kind: str, args: tuple[str, ...]) -> None:
     from bot import importer
     from bot.spreadsheet import SpreadsheetError
 
+    if len(args) != (2 if kind == "registrations" else 1):
+        raise UserError("Cách dùng: ntm-bot export KIND FILE, hoặc export registrations MÃ FILE.")
+    file = Path(args[-1])
     config = _config(config_path)
     with _database(config) as database:
         try:
-            count = database.call(importer.export, kind, file)
+            if kind == "registrations":
+                count = database.call(importer.export_registrations, args[0], file)
+            else:
+                count = database.call(importer.export, kind, file)
         except (SpreadsheetError, OSError) as exc:
             raise UserError(f"Không ghi được {file}: {exc}") from None
+    if count is None:
+        raise UserError(f"Không có khóa học mã {args[0]}.")
     click.echo(f"Đã xuất {count} dòng vào {file}.")
+
+
+@main.command(
+    help="Xếp một thông báo vào hàng gửi; bot đang chạy sẽ gửi nó. "
+    "Người nhận (--audience): all, province:MÃ_TỈNH, communes:MÃ,MÃ, not-standard, "
+    "not-completed:MÃ_KHÓA."
+)
+@CONFIG_OPTION
+@click.option("--course", help="Mã khóa học cần thông báo (kèm nút Đăng ký tham gia).")
+@click.option("--text", "message", help="Nội dung tự soạn (thay cho --course).")
+@click.option("--audience", default="all", show_default=True, help="Nhóm người nhận.")
+@click.option("--at", "at_text", help="Giờ gửi theo giờ Việt Nam, ví dụ: 07:30 02/12/2026.")
+@click.option("--yes", is_flag=True, help="Không hỏi lại trước khi xếp lịch.")
+def broadcast(
+    config_path: Path | None,
+    course: str | None,
+    message: str | None,
+    audience: str,
+    at_text: str | None,
+    yes: bool,
+) -> None:
+    from bot import broadcasts, views
+    from bot.announce import parse_audience, parse_time
+    from bot.clock import VIETNAM, utc_now
+    from bot.courses import course_by_code
+    from bot.telegram_html import escape, to_plain
+
+    if (course is None) == (message is None):
+        raise UserError("Cần đúng một trong hai: --course MÃ_KHÓA hoặc --text NỘI_DUNG.")
+    chosen = parse_audience(audience)
+    if chosen is None:
+        raise UserError(f"Không hiểu nhóm người nhận «{audience}».")
+    at = parse_time(at_text, utc_now()) if at_text else None
+    if at_text and at is None:
+        raise UserError("Giờ gửi phải có dạng 07:30 02/12/2026 và là một thời điểm sắp tới.")
+    config = _config(config_path)
+    with _database(config) as database:
+        if course:
+            found = database.call(course_by_code, course)
+            if found is None:
+                raise UserError(f"Không có khóa học mã {course}.")
+            text = views.course_announcement(found)
+        else:
+            text = f"📢 <b>Thông báo</b>\n\n{escape(message)}"
+        total = database.call(broadcasts.count_recipients, chosen)
+        click.echo(to_plain(text))
+        when = f"lúc {at.astimezone(VIETNAM):%H:%M %d/%m/%Y}" if at else "ngay"
+        click.echo(f"\n— Người nhận: {total}; gửi {when}.")
+        if total == 0:
+            raise UserError("Không có ai trong nhóm này đang nhận thông báo; chưa xếp gì.")
+        if not yes and not click.confirm("Xếp thông báo này vào hàng gửi?", default=False):
+            click.echo("Đã hủy, chưa xếp gì.")
+            return
+        broadcast_id, total = database.call(
+            broadcasts.create_broadcast, text, chosen, utc_now(), at, course
+        )
+    click.echo(f"Đã xếp thông báo #{broadcast_id} tới {total} người; bot đang chạy sẽ gửi.")
 
 
 def match_json(match: Match) -> dict:

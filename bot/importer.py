@@ -731,3 +731,27 @@ def export(db: sqlite_utils.Database, kind: str, path: Path | str) -> int:
     headers = [c.header for c in spec.columns]
     write_rows(path, headers, rows, {c.header: c.note for c in spec.columns})
     return len(rows)
+
+
+REGISTRATION_HEADERS = ("Họ và tên", "Chức vụ", "Xã", "Số điện thoại", "Trạng thái", "Số chứng chỉ")
+
+
+def export_registrations(db: sqlite_utils.Database, course_code: str, path: Path) -> int | None:
+    """The cadres registered for a course (any status), for the organiser; None: no course."""
+    if db.execute("SELECT 1 FROM courses WHERE code = ?", [course_code]).fetchone() is None:
+        return None
+    rows = db.execute(
+        "SELECT k.full_name, k.position, c.name, k.phone, r.status, r.certificate_no"
+        " FROM training_records r JOIN cadres k ON k.id = r.cadre_id"
+        " JOIN communes c ON c.code = k.commune_code WHERE r.course_code = ?"
+        " ORDER BY c.name, k.full_name",
+        [course_code],
+    ).fetchall()
+    table = [
+        dict(
+            zip(REGISTRATION_HEADERS, (*row[:4], STATUSES.get(row[4], row[4]), row[5]), strict=True)
+        )
+        for row in rows
+    ]
+    write_rows(path, REGISTRATION_HEADERS, table)
+    return len(table)
