@@ -54,6 +54,7 @@ class MatchingConfig:
 class BroadcastConfig:
     rate_per_second: float = 25.0
     poll_seconds: float = 2.0  # how often the worker looks for a due broadcast
+    progress_seconds: float = 3.0  # how often the coordinator's message shows progress
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
         broadcast=BroadcastConfig(
             rate_per_second=_positive(broadcast, "rate_per_second", 25.0, "broadcast"),
             poll_seconds=_positive(broadcast, "poll_seconds", 2.0, "broadcast"),
+            progress_seconds=_positive(broadcast, "progress_seconds", 3.0, "broadcast"),
         ),
         source=source,
     )

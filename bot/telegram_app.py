@@ -80,7 +80,13 @@ async def _on_start(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
     assistant: Assistant = app.bot_data["assistant"]
     settings = assistant.config.broadcast
-    worker = BroadcastWorker(app.bot, assistant.db, settings.rate_per_second, settings.poll_seconds)
+    worker = BroadcastWorker(
+        app.bot,
+        assistant.db,
+        settings.rate_per_second,
+        settings.poll_seconds,
+        settings.progress_seconds,
+    )
     app.bot_data["worker"] = asyncio.create_task(worker.run(), name="broadcast-worker")
 
 
