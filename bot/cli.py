@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TextIO
 
 import click
 
+from bot import logs
 from bot.assistant import Assistant
 from bot.config import Config, ConfigError, load_config
 from bot.db import Database, DatabaseError
@@ -70,11 +70,7 @@ def _knowledge(directory: Path) -> Knowledge:
 
 @click.group(help="Trợ lý NTM: trợ lý hỏi đáp nông thôn mới cho cán bộ, công chức xã.")
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logs.setup()
 
 
 @main.command(help="Chạy bot Telegram (long polling, hoặc webhook nếu đã cấu hình).")
@@ -84,7 +80,7 @@ def run(config_path: Path | None) -> None:
 
     config = _config(config_path)
     try:
-        config.require_token()
+        logs.setup([config.require_token()])
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     knowledge = _knowledge(config.knowledge_dir)

@@ -12,25 +12,32 @@ import logging
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
+from telegram.constants import ChatType
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.assistant import COMMANDS, Assistant
 from bot.broadcast_worker import BroadcastWorker
 from bot.config import Config
+from bot.flood import FloodGuard
 from bot.replies import Reply, User
 from bot.telegram_html import to_plain
 from bot.telegram_send import send_replies
 
 log = logging.getLogger(__name__)
 
+SLOW_DOWN = "Bạn gửi hơi nhanh, trợ lý xin phép đợi vài giây rồi trả lời tiếp nhé."
+TEXT_ONLY = "Trợ lý chỉ đọc được tin nhắn chữ. Bạn gõ câu hỏi, hoặc bấm /chude để xem theo chủ đề."
+PRIVATE_ONLY = "Trợ lý chỉ trả lời trong tin nhắn riêng. Bạn bấm @{name} để nhắn riêng nhé."
 SORRY = "Xin lỗi, đã có lỗi khi xử lý tin nhắn này. Bạn vui lòng thử lại sau ít phút."
 
 
@@ -47,11 +54,16 @@ def build_application(config: Config, assistant: Assistant) -> Application:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     app = builder.build()
     app.bot_data["assistant"] = assistant
+    app.bot_data["flood"] = FloodGuard()
 
+    # Before any handler: a sender who floods is slowed down here, at no cost to others.
+    app.add_handler(TypeHandler(Update, on_any_update), group=-1)
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(private & filters.TEXT, on_message))
     app.add_handler(MessageHandler(private & filters.CONTACT, on_contact))
     app.add_handler(MessageHandler(private & filters.Document.ALL, on_document))
+    app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, on_other_message))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, on_group_message))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     return app
@@ -101,6 +113,18 @@ async def _on_stop(app: Application) -> None:
 # --- handlers -------------------------------------------------------------------------
 
 
+async def on_any_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or _assistant(context).config.is_coordinator(user.id):
+        return
+    verdict = context.application.bot_data["flood"].check(user.id)
+    if verdict == "pass":
+        return
+    if verdict == "warn" and chat is not None and chat.type == ChatType.PRIVATE:
+        await context.bot.send_message(chat.id, SLOW_DOWN)
+    raise ApplicationHandlerStop
+
+
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = update.effective_message.text
     await _send(update, await _assistant(context).message(text, _user(update)))
@@ -125,6 +149,19 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         document.file_name or "tep", document.file_size, message.caption, fetch, _user(update)
     )
     await _send(update, replies)
+
+
+async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice, locations, polls…: the assistant reads text only."""
+    await _send(update, [Reply(TEXT_ONLY)])
+
+
+async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group the assistant stays silent unless addressed, then points to a private chat."""
+    text = update.effective_message.text
+    name = f"@{context.bot.username}".lower()
+    if name in text.lower():
+        await update.effective_message.reply_text(PRIVATE_ONLY.format(name=context.bot.username))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
