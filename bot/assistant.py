@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -22,6 +24,8 @@ from bot.knowledge import Entry, Knowledge, KnowledgeError, load_knowledge, rend
 from bot.matcher import Match, Matcher
 from bot.replies import Button, Reply, User, rows
 from bot.telegram_html import escape
+
+log = logging.getLogger(__name__)
 
 # The persistent keyboard: each label is sent back as text and handled like its command.
 KEYBOARD_ACTIONS = {
@@ -264,8 +268,11 @@ class Assistant:
         return [Reply("\n".join(lines))]
 
     async def _remember_unanswered(self, match: Match) -> None:
+        """Best effort: a question is still answered "no answer" if it cannot be stored."""
         normalized = " ".join(self.matcher.query_tokens(match.question))
-        if normalized:
+        if not normalized:
+            return
+        try:
             await self.db.run(
                 feedback.record_unanswered,
                 normalized,
@@ -273,6 +280,8 @@ class Assistant:
                 match.decision,
                 _now(),
             )
+        except sqlite3.Error:
+            log.warning("Could not store an unanswered question", exc_info=True)
 
     def _reply_to_match(self, match: Match) -> Reply:
         if match.decision == "answer":

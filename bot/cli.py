@@ -310,6 +310,41 @@ def broadcast(
     click.echo(f"Đã xếp thông báo #{broadcast_id} tới {total} người; bot đang chạy sẽ gửi.")
 
 
+@main.command(help="Sao lưu cơ sở dữ liệu ra FILE, an toàn cả khi bot đang chạy.")
+@CONFIG_OPTION
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup(config_path: Path | None, file: Path) -> None:
+    from bot.backup import BackupError
+    from bot.backup import backup as make_backup
+
+    config = _config(config_path)
+    try:
+        size = make_backup(config.database, file)
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"Đã sao lưu {config.database} vào {file} ({size:,} byte), đã kiểm tra toàn vẹn.")
+
+
+@main.command(help="Khôi phục cơ sở dữ liệu từ bản sao lưu FILE. Dừng bot trước khi chạy.")
+@CONFIG_OPTION
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Không hỏi lại.")
+def restore(config_path: Path | None, file: Path, yes: bool) -> None:
+    from bot.backup import BackupError
+    from bot.backup import restore as put_back
+
+    config = _config(config_path)
+    question = f"Thay toàn bộ {config.database} bằng {file}? Bot phải đang dừng."
+    if not yes and not click.confirm(question, default=False):
+        click.echo("Đã hủy.")
+        return
+    try:
+        put_back(file, config.database)
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"Đã khôi phục {config.database} từ {file}.")
+
+
 def match_json(match: Match) -> dict:
     return {
         "question": match.question,
