@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
+from telegram.error import NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -175,6 +176,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update is None and isinstance(context.error, NetworkError):
+        # A hiccup while polling: the updater retries by itself; no traceback needed.
+        log.warning("Network problem while fetching updates: %s", context.error)
+        return
     log.error("Error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         try:
