@@ -6,9 +6,8 @@ from anything the client sends (button data, typed numbers).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from bot import communes, courses, roster, views
+from bot.clock import vietnam_today
 from bot.config import Config
 from bot.db import Database
 from bot.phone import normalize_phone
@@ -35,6 +34,7 @@ TYPED_PHONE = (
     "Vì an toàn, trợ lý không nhận số điện thoại gõ tay. Gõ /lienket rồi bấm nút "
     f"<b>{SHARE_CONTACT}</b> để Telegram xác nhận đó là số của bạn."
 )
+COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
 NOT_LINKED = (
     "Tài khoản này chưa liên kết với hồ sơ cán bộ nào. Gõ /lienket để liên kết "
     "bằng số điện thoại của bạn."
@@ -45,10 +45,6 @@ COMMUNE_NOT_LINKED = (
     "Tài khoản chưa liên kết nên trợ lý chưa biết xã của bạn. Gõ /lienket để liên kết, "
     "hoặc gõ /xa TÊN XÃ để tra một xã bất kỳ, ví dụ: /xa Bình Lợi"
 )
-
-
-def today() -> dt.date:
-    return dt.date.today()
 
 
 async def ask_contact(_db: Database, _config: Config, _args: str, _user: User) -> list[Reply]:
@@ -115,12 +111,12 @@ async def training(db: Database, config: Config, args: str, user: User) -> list[
         cadre = await db.run(roster.cadre_by_user, user.id)
         if cadre is None:
             return [Reply(NOT_LINKED)]
-    record = await db.run(roster.training_record, cadre, today())
-    return [Reply(views.training_record(record, today()))]
+    record = await db.run(roster.training_record, cadre, vietnam_today())
+    return [Reply(views.training_record(record, vietnam_today()))]
 
 
 async def upcoming_courses(db: Database, _config: Config, _args: str, _user: User) -> list[Reply]:
-    return [Reply(views.upcoming_courses(await db.run(courses.upcoming_courses, today())))]
+    return [Reply(views.upcoming_courses(await db.run(courses.upcoming_courses, vietnam_today())))]
 
 
 async def subscribe(db: Database, _config: Config, _args: str, user: User) -> list[Reply]:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Literal
 
 from bot import broadcasts, communes, courses, roster, views
+from bot.account import COORDINATORS_ONLY, NOT_LINKED
 from bot.broadcasts import Audience
 from bot.clock import VIETNAM, utc_now, vietnam_today
 from bot.config import Config
@@ -24,12 +25,7 @@ from bot.replies import Button, Reply, User, rows
 from bot.telegram_html import escape
 
 TEXT_LIMIT = 3000
-COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
 STALE = "Bản soạn thông báo này đã hết hiệu lực. Gõ /thongbao để soạn lại."
-NOT_LINKED = (
-    "Tài khoản này chưa liên kết với hồ sơ cán bộ nào. Gõ /lienket để liên kết "
-    "bằng số điện thoại của bạn."
-)
 _TIME = re.compile(r"^\s*(\d{1,2})[:hg](\d{2})\s+(?:ngày\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s*$")
 _CANCEL = Button("✖️ Hủy", "tb:x")
 

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from bot import account, feedback
+from bot.account import COORDINATORS_ONLY
 from bot.announce import AnnounceDesk
 from bot.config import Config
 from bot.db import Database
@@ -84,7 +85,6 @@ NO_ANSWER = (
 GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
 THANKS_UP = "Cảm ơn bạn! Góp ý đã được ghi nhận."
 THANKS_DOWN = "Cảm ơn bạn! Điều phối viên sẽ rà soát lại câu trả lời này."
-COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
 NOTHING_UNANSWERED = "Chưa có câu hỏi nào mà trợ lý chưa trả lời được."
 UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lệnh."
 STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
