@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -93,6 +92,7 @@ def run(config_path: Path | None) -> None:
 @click.option("--dieu-phoi", "as_coordinator", is_flag=True, help="Dùng với vai điều phối viên.")
 def chat(config_path: Path | None, as_coordinator: bool) -> None:
     from bot import demo
+    from bot.clock import vietnam_today
     from bot.console import CONSOLE_USER
     from bot.console import chat as console_chat
 
@@ -105,7 +105,7 @@ def chat(config_path: Path | None, as_coordinator: bool) -> None:
     knowledge = _knowledge(config.knowledge_dir)
     with _database(config) as database:
         if config_path is None:
-            database.call(demo.prepare_console, CONSOLE_USER.id, dt.date.today())
+            database.call(demo.prepare_console, CONSOLE_USER.id, vietnam_today())
         console_chat(Assistant(config, knowledge, database))
 
 
