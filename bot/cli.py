@@ -148,7 +148,12 @@ def eval_command(config_path: Path | None, questions_file: Path) -> None:
     config = _config(config_path)
     knowledge = _knowledge(config.knowledge_dir)
     questions = load_questions(questions_file)
-    results = evaluate(knowledge, Matcher(knowledge, config.matching), questions)
+    try:
+        results = evaluate(knowledge, Matcher(knowledge, config.matching), questions)
+    except ImportError:
+        raise UserError(
+            "Mốc so sánh BM25 cần gói bm25s: pip install -e '.[test]' rồi chạy lại."
+        ) from None
     in_scope = sum(bool(q.expect) for q in questions)
     click.echo(format_table(results, len(questions), in_scope))
 
