@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 import click
+import yaml
 
 from bot import logs
 from bot.assistant import Assistant
@@ -147,7 +148,12 @@ def eval_command(config_path: Path | None, questions_file: Path) -> None:
 
     config = _config(config_path)
     knowledge = _knowledge(config.knowledge_dir)
-    questions = load_questions(questions_file)
+    try:
+        questions = load_questions(questions_file)
+    except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"Tệp {questions_file} không đúng dạng (cần questions: - {{q: …, expect: […]}}): {exc}"
+        ) from None
     try:
         results = evaluate(knowledge, Matcher(knowledge, config.matching), questions)
     except ImportError:
