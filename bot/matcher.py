@@ -7,7 +7,7 @@ adjacent word pairs (Vietnamese words are often two syllables). Features are wei
 by rarity (idf), question words and particles weigh a quarter.
 
 Every phrasing is scored at once (numpy over postings arrays) by weighted overlap with
-the query; the best 25 entries are then re-scored by four parts, weighted to a 0-100
+the query; the best 12 entries are then re-scored by four parts, weighted to a 0-100
 score: the overlap with the entry's best phrasing, the share of the query's weight the
 entry knows (its answer's words count 0.3), the cosine with the entry's profile, and
 rapidfuzz's `token_sort_ratio` with its closest phrasing. An entry whose document
@@ -48,7 +48,7 @@ _W_ENTRY = 0.20  # share of the query's weight found in the entry's phrasings
 _W_COSINE = 0.20  # cosine between the query and the entry's profile
 _W_FUZZY = 0.15  # rapidfuzz token_sort_ratio with the best phrasing
 _W_BODY = 0.3  # a query word found only in the entry's answer counts this much
-_RERANK = 25  # entries re-scored with rapidfuzz
+_RERANK = 12  # entries re-scored in full (the first stage puts the right one well within)
 _CONTRADICTION = 0.6  # factor for an entry whose numbers contradict the query's
 _STOPWORD_FACTOR = 0.25  # how much a question word or particle counts
 # Shorter words are left alone: "chon" is a word (chọn), not a typo of "cho".
@@ -181,16 +181,16 @@ class Matcher:
         query_numbers = frozenset(t for t in tokens if is_number(t) and _COMPOUND.search(t))
         query_norm = math.sqrt(sum(w * w for w in weights.values()))
         scored = []
+        asked = weights.keys()
         for position in shortlist:
             entry_id = self._entry_ids[position]
             profile = self._profiles[entry_id]
-            cosine = sum(w * profile.get(f, 0.0) for f, w in weights.items()) / (
+            known = asked & profile.keys()  # set operations: the loops below stay short
+            cosine = sum(weights[f] * profile[f] for f in known) / (
                 query_norm * self._norms[entry_id]
             )
-            body = self._body[entry_id]
-            found = sum(
-                w if f in profile else _W_BODY * w if f in body else 0.0 for f, w in weights.items()
-            )
+            in_body = (asked - known) & self._body[entry_id]
+            found = sum(weights[f] for f in known) + _W_BODY * sum(weights[f] for f in in_body)
             _, fuzzy, _ = process.extractOne(
                 query_text, self._texts[entry_id], scorer=fuzz.token_sort_ratio
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -32,12 +34,14 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> list[Mes
                     part,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup(reply) if last else None,
-                    link_preview_options=NO_PREVIEW,
+                    # Only a link can be previewed; without one the option is dead weight.
+                    link_preview_options=NO_PREVIEW if "http" in part else None,
                 )
             )
     return sent
 
 
+@lru_cache(maxsize=2048)  # the same answer's buttons, built once: replies are immutable
 def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     if reply.buttons:
         return InlineKeyboardMarkup(
