@@ -5,7 +5,7 @@ never queued behind a broadcast, and a process killed mid-broadcast has at most 
 one message to send again (see bot.broadcasts). Telegram's answers decide each
 delivery: `RetryAfter` pauses the whole broadcast for as long as asked, `Forbidden`
 (blocked, deactivated) unsubscribes the cadre, `BadRequest` records the error, and
-network errors or 5xx are retried with backoff a bounded number of times.
+network errors or 5xx are retried with backoff a bounded number of times (MAX_ATTEMPTS).
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from bot.telegram_send import NO_PREVIEW, markup
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # sends of one message before it is recorded as failed
-BACKOFF_FIRST = 0.5  # seconds before the first retry; doubles each time
-BACKOFF_MAX = 30.0
+# A network error or 5xx is nearly always Telegram's, not the recipient's: the same
+# message is retried with a backoff that doubles up to a minute, so an outage of about
+# five minutes costs nobody their message. Only then is it recorded as failed.
+MAX_ATTEMPTS = 12
+BACKOFF_MAX = 60.0
 BATCH = 200  # deliveries read from the database at a time
 
 
@@ -48,6 +50,7 @@ class BroadcastWorker:
         rate_per_second: float,
         poll_seconds: float = 2.0,
         progress_seconds: float = 3.0,
+        retry_first_seconds: float = 0.5,
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.bot = bot
@@ -55,6 +58,7 @@ class BroadcastWorker:
         self.interval = 1.0 / rate_per_second
         self.poll_seconds = poll_seconds
         self.progress_seconds = progress_seconds
+        self.retry_first_seconds = retry_first_seconds
         self.clock = clock
         self._reminders_day: dt.date | None = None
 
@@ -129,7 +133,8 @@ class BroadcastWorker:
                     await mark("failed", exc.message, attempted=True)
                     return
                 await mark("sending", exc.message, attempted=True)
-                await asyncio.sleep(min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX))
+                backoff = self.retry_first_seconds * 2 ** (attempts - 1)
+                await asyncio.sleep(min(backoff, BACKOFF_MAX))
                 continue
             except TelegramError as exc:
                 await mark("failed", exc.message)

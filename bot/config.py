@@ -55,6 +55,7 @@ class BroadcastConfig:
     rate_per_second: float = 25.0
     poll_seconds: float = 2.0  # how often the worker looks for a due broadcast
     progress_seconds: float = 3.0  # how often the coordinator's message shows progress
+    retry_first_seconds: float = 0.5  # first wait after a network error; it doubles
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
             rate_per_second=_positive(broadcast, "rate_per_second", 25.0, "broadcast"),
             poll_seconds=_positive(broadcast, "poll_seconds", 2.0, "broadcast"),
             progress_seconds=_positive(broadcast, "progress_seconds", 3.0, "broadcast"),
+            retry_first_seconds=_positive(broadcast, "retry_first_seconds", 0.5, "broadcast"),
         ),
         source=source,
     )

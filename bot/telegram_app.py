@@ -99,6 +99,7 @@ async def _on_start(app: Application) -> None:
         settings.rate_per_second,
         settings.poll_seconds,
         settings.progress_seconds,
+        settings.retry_first_seconds,
     )
     app.bot_data["worker"] = asyncio.create_task(worker.run(), name="broadcast-worker")
 

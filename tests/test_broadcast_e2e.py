@@ -43,7 +43,10 @@ def _prepare(path, today: dt.date | None = None) -> list[int]:
 @pytest.fixture
 def config(fake_api: FakeBotApi, tmp_path):
     config = config_for(fake_api, tmp_path, coordinators=frozenset({COORDINATOR}))
-    return replace(config, broadcast=BroadcastConfig(rate_per_second=200, poll_seconds=0.05))
+    return replace(
+        config,
+        broadcast=BroadcastConfig(rate_per_second=200, poll_seconds=0.05, retry_first_seconds=0.01),
+    )
 
 
 def _received(api: FakeBotApi, chats: list[int]) -> Counter:
@@ -246,6 +249,23 @@ async def test_registration_buttons_and_unsubscribe(fake_api, config):
         (0,)
     ]
     assert cadre not in {chat for _, chat in _recipients(config, Audience("all"))}
+
+
+async def test_an_outage_of_telegram_costs_nobody_their_message(fake_api, config):
+    """Ten 5xx in a row (an outage): the broadcast waits it out; nobody is marked failed."""
+    chats = _prepare(config.database)
+    fake_api.fail("sendMessage", 502, count=10)
+    database = Database(config.database)
+    broadcast_id, _ = database.call(
+        broadcasts.create_broadcast, "📢 <b>Thông báo</b> thử", Audience("all"), utc_now()
+    )
+    database.close()
+    async with running_bot(config, MINI):
+        await _until_done(config, broadcast_id, timeout=30)
+    received = _received(fake_api, chats)
+    assert set(received) == set(chats) and set(received.values()) == {1}
+    counts = dict(_query(config, "SELECT status, count(*) FROM deliveries GROUP BY status"))
+    assert counts == {"sent": len(chats)}
 
 
 def test_killed_mid_broadcast_resumes_without_loss_and_at_most_one_duplicate(fake_api, tmp_path):
