@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import signal
@@ -14,7 +15,7 @@ import pytest
 
 from bot import broadcasts, demo
 from bot.broadcasts import Audience
-from bot.clock import utc_now
+from bot.clock import utc_now, vietnam_today
 from bot.config import BroadcastConfig
 from bot.db import Database
 from bot.telegram_html import to_plain
@@ -326,3 +327,61 @@ async def _until_done(config, broadcast_id: int, timeout: float) -> None:
     ]:
         assert time.monotonic() < deadline, "the broadcast did not finish"
         await asyncio.sleep(0.1)
+
+
+async def test_registered_cadres_get_one_reminder_the_day_before(fake_api, config):
+    chats = _prepare(config.database)
+    tomorrow = (vietnam_today() + dt.timedelta(days=1)).isoformat()  # the worker's calendar
+    with sqlite3.connect(config.database) as conn:
+        conn.execute(
+            "INSERT INTO courses (code, title, start_date)"
+            " VALUES ('MAI-1', 'Khóa học ngày mai', ?)",
+            [tomorrow],
+        )
+        for chat in chats[:3]:
+            conn.execute(
+                "INSERT INTO training_records (cadre_id, course_code, status)"
+                " VALUES (?, 'MAI-1', 'registered')",
+                [chat - CHAT_BASE],
+            )
+        conn.execute("UPDATE cadres SET subscribed = 0 WHERE id = ?", [chats[0] - CHAT_BASE])
+    for _run in range(2):  # a restart the same day makes no second reminder
+        async with running_bot(config, MINI):
+            await fake_api.wait_for(
+                predicate=lambda c: c.method == "sendMessage" and "Nhắc lịch" in c.params["text"],
+                timeout=10,
+            )
+            deadline = time.monotonic() + 3
+            while _query(config, "SELECT status FROM broadcasts") != [("done",)]:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+    reminded = Counter(m.chat_id for m in fake_api.sent_messages() if "Nhắc lịch" in (m.text or ""))
+    # One each, even for the cadre who turned announcements off: it is their own course.
+    assert reminded == Counter({chat: 1 for chat in chats[:3]})
+    assert _query(config, "SELECT kind, course_code FROM broadcasts") == [("reminder", "MAI-1")]
+
+
+def test_a_scheduled_broadcast_survives_a_restart(fake_api, tmp_path):
+    database = tmp_path / "ntm.sqlite3"
+    chats = _prepare(database)
+    db = Database(database)
+    due = utc_now() + dt.timedelta(seconds=4)
+    broadcast_id, _ = db.call(
+        broadcasts.create_broadcast, "📢 <b>Thông báo</b> hẹn giờ", Audience("all"), utc_now(), due
+    )
+    db.close()
+    settings = {"rate_limiter": False}
+    with bot_process(fake_api, tmp_path, MINI, database, **settings) as first:
+        fake_api.wait_for_sync("setMyCommands", timeout=20)
+        os.kill(first.process.pid, signal.SIGKILL)  # killed before it was due
+        first.process.wait(timeout=10)
+    assert _received(fake_api, chats) == Counter()
+    with bot_process(fake_api, tmp_path, MINI, database, **settings):
+        deadline = time.monotonic() + 30
+        while _query_path(
+            database, "SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]
+        ) != [("done",)]:
+            assert time.monotonic() < deadline, "the scheduled broadcast was not sent"
+            time.sleep(0.2)
+    received = _received(fake_api, chats)
+    assert set(received) == set(chats) and set(received.values()) == {1}

@@ -60,3 +60,65 @@ def test_missing_token_is_one_vietnamese_sentence(tmp_path):
     assert env_free.returncode == 1
     assert env_free.stderr.strip().startswith("Lỗi: Chưa có token của bot")
     assert "Traceback" not in env_free.stderr
+
+
+def _demo_database(tmp_path):
+    import datetime as dt
+
+    from bot import demo
+    from bot.db import Database
+
+    path = tmp_path / "ntm.sqlite3"
+    database = Database(path)
+    database.call(demo.prepare_console, 1, dt.date.today())  # demo rows, one linked cadre
+    database.close()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: {path}\n", encoding="utf-8")
+    return path, config
+
+
+def test_broadcast_queues_an_announcement_for_the_running_bot(tmp_path):
+    import sqlite3
+
+    path, config = _demo_database(tmp_path)
+    queued = run(
+        [
+            "broadcast",
+            "--config",
+            str(config),
+            "--course",
+            "LLCT-TC-2026",
+            "--audience",
+            "not-standard",
+            "--yes",
+        ],
+        tmp_path,
+    )
+    refused = run(
+        ["broadcast", "--config", str(config), "--text", "x", "--audience", "nobody"], tmp_path
+    )
+    assert queued.returncode == 0, queued.stderr
+    assert "Người nhận: 1" in queued.stdout and "Đã xếp thông báo #1 tới 1 người" in queued.stdout
+    assert refused.returncode == 1 and "Không hiểu nhóm người nhận" in refused.stderr
+    rows = sqlite3.connect(path).execute("SELECT status, course_code FROM broadcasts").fetchall()
+    assert rows == [("scheduled", "LLCT-TC-2026")]
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM deliveries").fetchone() == (1,)
+
+
+def test_export_registrations_of_a_course(tmp_path):
+    from bot.spreadsheet import read_rows
+
+    _, config = _demo_database(tmp_path)
+    target = tmp_path / "dang-ky.xlsx"
+    done = run(
+        ["export", "--config", str(config), "registrations", "LLCT-TC-2026", str(target)], tmp_path
+    )
+    missing = run(
+        ["export", "--config", str(config), "registrations", "KHONG-CO", str(target)], tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    rows = read_rows(target)
+    assert rows and set(rows[0]) >= {"Họ và tên", "Xã", "Số điện thoại", "Trạng thái"}
+    assert {r["Trạng thái"] for r in rows} <= {"đã đăng ký", "đã tham gia", "đã hoàn thành"}
+    assert f"Đã xuất {len(rows)} dòng" in done.stdout
+    assert missing.returncode == 1 and "Không có khóa học mã KHONG-CO" in missing.stderr

@@ -209,3 +209,15 @@ def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
         reply = fake_api.sent_messages(USER, since=mark)[0]
         assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
     assert bot.returncode == 0, bot.output
+
+
+async def test_slow_replies_and_slow_polling(fake_api: FakeBotApi, tmp_path):
+    async with running_bot(config_for(fake_api, tmp_path), MINI):
+        fake_api.delay("sendMessage", 1.5)
+        fake_api.push_message(USER, "/help")
+        slow = await fake_api.wait_for_reply(USER, timeout=10)
+        fake_api.delay("getUpdates", 3)
+        fake_api.push_message(USER, "tc mau so 7")
+        after = await fake_api.wait_for_reply(USER, timeout=15)
+    assert "Cách dùng Trợ lý NTM" in to_plain(slow.text)
+    assert to_plain(after.text).startswith("Tiêu chí mẫu số 7")
