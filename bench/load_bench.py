@@ -659,14 +659,19 @@ def main() -> None:
     load_spec = make_load(random.Random(SEED))
     systems = [args.only] if args.only else ["echo", "ours"]
     results: dict[str, list[Result]] = {s: [] for s in systems}
-    fake = fake_api_class()()
-    fake.start()
     try:
         for number in range(rounds):
             for system in systems if number % 2 == 0 else systems[::-1]:
                 if rounds > 1:
                     print(f"[round {number + 1}/{rounds}] ", end="")
-                results[system].append(run_system(system, fake, load_spec, users, messages))
+                # A fresh server per run: one that kept every earlier call would slow down
+                # the later runs, and unevenly.
+                fake = fake_api_class()()
+                fake.start()
+                try:
+                    results[system].append(run_system(system, fake, load_spec, users, messages))
+                finally:
+                    fake.stop()
     except BenchError as exc:
         print(f"\nFAILED: {exc}", file=sys.stderr)
         if all(results.values()):
@@ -675,8 +680,6 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         raise SystemExit(130) from None
-    finally:
-        fake.stop()
     report(results, users, messages)
 
 

@@ -12,8 +12,8 @@ from bot.telegram_html import to_plain
 CONSOLE_USER = User(1)
 EXIT_WORDS = {"/thoat", "/exit", "/quit"}
 INTRO = (
-    "Trợ lý NTM – trò chuyện trên máy tính. Gõ câu hỏi, một lệnh (/start, /chude, /help) "
-    "hoặc số thứ tự của nút để bấm. Gõ /thoat hoặc Ctrl-D để thoát."
+    "Trợ lý NTM – trò chuyện trên máy tính. Gõ câu hỏi, một lệnh (/start, /chude, /xa, "
+    "/daotao, /help) hoặc số thứ tự của nút để bấm. Gõ /thoat hoặc Ctrl-D để thoát."
 )
 
 

@@ -137,7 +137,9 @@ class Matcher:
         # phrasings that use it, so the words an entry is really about dominate.
         self._profiles: dict[str, dict[str, float]] = {}
         self._norms: dict[str, float] = {}
-        self._texts: dict[str, list[str]] = {}  # per entry, for rapidfuzz
+        # Per entry, its phrasings' words sorted: token_sort_ratio is ratio of sorted words,
+        # and sorting once here spares rapidfuzz re-splitting every phrasing per query.
+        self._sorted_texts: dict[str, list[str]] = {}
         for position, lists in grouped.items():
             entry_id = self._entry_ids[position]
             counts: dict[str, int] = defaultdict(int)
@@ -147,7 +149,7 @@ class Matcher:
             profile = {f: self._weight(f) * c / len(lists) for f, c in counts.items()}
             self._profiles[entry_id] = profile
             self._norms[entry_id] = math.sqrt(sum(v * v for v in profile.values()))
-            self._texts[entry_id] = [" ".join(x for x in f if " " not in x) for f in lists]
+            self._sorted_texts[entry_id] = [_sorted_words(f) for f in lists]
 
         # The first stage scores every phrasing at once: postings as index arrays.
         postings: dict[str, list[int]] = defaultdict(list)
@@ -177,7 +179,7 @@ class Matcher:
         if len(shortlist) > _RERANK:
             top = np.argpartition(-best_overlap[shortlist], _RERANK)[:_RERANK]
             shortlist = shortlist[top]
-        query_text = " ".join(tokens)
+        query_text = _sorted_words(tokens)
         query_numbers = frozenset(t for t in tokens if is_number(t) and _COMPOUND.search(t))
         query_norm = math.sqrt(sum(w * w for w in weights.values()))
         scored = []
@@ -192,7 +194,7 @@ class Matcher:
             in_body = (asked - known) & self._body[entry_id]
             found = sum(weights[f] for f in known) + _W_BODY * sum(weights[f] for f in in_body)
             _, fuzzy, _ = process.extractOne(
-                query_text, self._texts[entry_id], scorer=fuzz.token_sort_ratio
+                query_text, self._sorted_texts[entry_id], scorer=fuzz.ratio, processor=None
             )
             score = 100 * (
                 _W_PHRASING * float(best_overlap[position])
@@ -222,11 +224,16 @@ class Matcher:
         F1 of recall m/T and precision m/W (m matched weight, T the query's, W the
         phrasing's) is 2m / (T + W).
         """
-        matched = np.zeros(len(self._phrasing_weight))
-        for feature, weight in weights.items():
-            index = self._postings.get(feature)
-            if index is not None:
-                matched[index] += weight  # a feature stands once per phrasing
+        found = [(self._postings[f], w) for f, w in weights.items() if f in self._postings]
+        if not found:
+            return np.zeros(len(self._entry_ids))
+        postings, feature_weights = zip(*found, strict=True)
+        lengths = [len(p) for p in postings]
+        matched = np.bincount(
+            np.concatenate(postings),
+            weights=np.repeat(feature_weights, lengths),
+            minlength=len(self._phrasing_weight),
+        )
         overlap = 2 * matched / (total + self._phrasing_weight)
         return np.maximum.reduceat(overlap, self._entry_starts)
 
@@ -291,6 +298,11 @@ class Matcher:
             token, self._vocabulary, scorer=Levenshtein.distance, score_cutoff=cutoff
         )
         return found[0] if found else token
+
+
+def _sorted_words(features: Iterable[str]) -> str:
+    """The single words among `features`, sorted and joined: what token_sort_ratio compares."""
+    return " ".join(sorted(f for f in features if " " not in f))
 
 
 def _expand_numbers(tokens: Iterable[str]) -> list[str]:
