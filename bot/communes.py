@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlite_utils
 from rapidfuzz import fuzz, process
 
-from bot.units import search_key
+from bot.units import folded, search_key
 
 # The 10 criteria of QĐ 51/2025/QĐ-TTg (2026-2030), in their official order.
 CRITERIA_2026 = (
@@ -70,10 +70,11 @@ def find_communes(db: sqlite_utils.Database, query: str, limit: int = 6) -> list
     key = search_key(query)
     if not key:
         return []
+    # "xa xa phien" is Xã Xà Phiên: the query's first word may be the kind or the name.
     rows = db.execute(
         "SELECT c.code, c.name, p.name FROM communes c JOIN provinces p ON p.code = c.province_code"
-        " WHERE c.search = ? ORDER BY p.name",
-        [key],
+        " WHERE c.search IN (?, ?) ORDER BY p.name",
+        [key, folded(query)],
     ).fetchall()
     if rows:
         return [CommuneRef(*row) for row in rows[:limit]]

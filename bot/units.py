@@ -14,12 +14,16 @@ import vietnam_provinces
 
 from bot.normalize import clean, fold
 
-_KIND_PREFIX = re.compile(r"^(xã|phường|đặc khu)\s+", re.IGNORECASE)
+_KIND_PREFIX = re.compile(r"^(xa|phuong|dac khu)\s+")
 
 
 def search_key(name: str) -> str:
-    """'Xã Bình Lợi' -> 'binh loi': what a commune name is looked up by."""
-    return " ".join(fold(clean(_KIND_PREFIX.sub("", name.strip()))).split())
+    """'Xã Bình Lợi' (or 'xa binh loi') -> 'binh loi': what a commune is looked up by."""
+    return _KIND_PREFIX.sub("", folded(name))
+
+
+def folded(name: str) -> str:
+    return " ".join(fold(clean(name)).split())
 
 
 def seed(db: sqlite_utils.Database) -> int:
