@@ -288,12 +288,7 @@ def test_killed_mid_broadcast_resumes_without_loss_and_at_most_one_duplicate(fak
     before = _count(fake_api)
     assert 20 <= before < total, "the kill must land in the middle of the broadcast"
     with bot_process(fake_api, tmp_path, MINI, database, **settings):
-        deadline = time.monotonic() + 60
-        while _query_path(
-            database, "SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]
-        ) != [("done",)]:
-            assert time.monotonic() < deadline, "the broadcast did not finish after the restart"
-            time.sleep(0.2)
+        _wait_done(database, broadcast_id, timeout=60)
     received = _received(fake_api, chats)
     assert set(received) == set(chats)  # nobody missed
     assert sum(n - 1 for n in received.values()) <= 1  # at most the one in flight, twice
@@ -318,9 +313,16 @@ def _recipients(config, audience: Audience) -> list[tuple[int, int]]:
         database.close()
 
 
-async def _until_done(config, broadcast_id: int, timeout: float) -> None:
-    import asyncio
+def _wait_done(database, broadcast_id: int, timeout: float) -> None:
+    """For a bot in another process: wait until the broadcast is marked done."""
+    deadline = time.monotonic() + timeout
+    sql = "SELECT status FROM broadcasts WHERE id = ?"
+    while _query_path(database, sql, [broadcast_id]) != [("done",)]:
+        assert time.monotonic() < deadline, "the broadcast did not finish"
+        time.sleep(0.2)
 
+
+async def _until_done(config, broadcast_id: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while _query(config, "SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]) != [
         ("done",)
@@ -351,10 +353,7 @@ async def test_registered_cadres_get_one_reminder_the_day_before(fake_api, confi
                 predicate=lambda c: c.method == "sendMessage" and "Nhắc lịch" in c.params["text"],
                 timeout=10,
             )
-            deadline = time.monotonic() + 3
-            while _query(config, "SELECT status FROM broadcasts") != [("done",)]:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.05)
+            await _until_done(config, 1, timeout=3)
     reminded = Counter(m.chat_id for m in fake_api.sent_messages() if "Nhắc lịch" in (m.text or ""))
     # One each, even for the cadre who turned announcements off: it is their own course.
     assert reminded == Counter({chat: 1 for chat in chats[:3]})
@@ -377,11 +376,6 @@ def test_a_scheduled_broadcast_survives_a_restart(fake_api, tmp_path):
         first.process.wait(timeout=10)
     assert _received(fake_api, chats) == Counter()
     with bot_process(fake_api, tmp_path, MINI, database, **settings):
-        deadline = time.monotonic() + 30
-        while _query_path(
-            database, "SELECT status FROM broadcasts WHERE id = ?", [broadcast_id]
-        ) != [("done",)]:
-            assert time.monotonic() < deadline, "the scheduled broadcast was not sent"
-            time.sleep(0.2)
+        _wait_done(database, broadcast_id, timeout=30)
     received = _received(fake_api, chats)
     assert set(received) == set(chats) and set(received.values()) == {1}
