@@ -58,10 +58,11 @@ async def contact(
     if contact_user_id != user.id:
         return [Reply(NOT_OWN_CONTACT)]
     phone = normalize_phone(phone_number)
-    if phone is None or await db.run(roster.link, phone, user.id) == "unknown_phone":
+    outcome = await db.run(roster.link, phone, user.id) if phone else "unknown_phone"
+    if outcome == "unknown_phone":
         return [Reply(UNKNOWN_PHONE)]
     cadre = await db.run(roster.cadre_by_user, user.id)
-    return [Reply(views.linked(cadre))]
+    return [Reply(views.linked(cadre, moved=outcome == "relinked"))]
 
 
 async def unlink(db: Database, _config: Config, _args: str, user: User) -> list[Reply]:

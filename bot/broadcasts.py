@@ -23,7 +23,6 @@ from bot.courses import Course, course_by_code
 
 AudienceKind = Literal["all", "province", "communes", "not_standard", "not_completed", "registered"]
 Registration = Literal["not_linked", "no_course", "closed", "full", "already", "registered"]
-OPEN_STATUSES = ("scheduled", "sending")
 
 
 @dataclass(frozen=True)
@@ -35,16 +34,6 @@ class Audience:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> Audience:
-        data = json.loads(text)
-        return cls(
-            data["kind"],
-            data.get("province"),
-            tuple(data.get("communes") or ()),
-            data.get("course"),
-        )
 
 
 @dataclass(frozen=True)
@@ -225,16 +214,6 @@ def finish(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime) -> No
         db.execute(
             "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
             [now.isoformat(timespec="seconds"), broadcast_id],
-        )
-
-
-def set_progress_message(
-    db: sqlite_utils.Database, broadcast_id: int, chat_id: int, message_id: int
-) -> None:
-    with db.conn:
-        db.execute(
-            "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ? WHERE id = ?",
-            [chat_id, message_id, broadcast_id],
         )
 
 

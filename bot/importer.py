@@ -24,8 +24,10 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from bot.communes import LEVELS
 from bot.normalize import fold
 from bot.phone import normalize_phone
+from bot.roster import STATUS_LABELS
 from bot.spreadsheet import write_rows
 from bot.units import search_key
 
@@ -168,7 +170,6 @@ def _choice(values: Mapping[str, object], shown: Sequence[str], ignore: str = ""
     return parse
 
 
-LEVELS = ("chưa đạt", "đạt chuẩn", "nâng cao", "kiểu mẫu", "hiện đại")
 _level = _choice({fold_key(v): v for v in LEVELS}, LEVELS, ignore=r"\b(xa|ntm|nong thon moi)\b")
 
 _YES = ("có", "x", "yes", "y", "1", "true", "đạt")
@@ -177,7 +178,7 @@ _yes_no = _choice(
     {**{fold_key(v): 1 for v in _YES}, **{fold_key(v): 0 for v in _NO}}, ("Có", "Không")
 )
 
-STATUSES = {"registered": "đã đăng ký", "attended": "đã tham gia", "completed": "đã hoàn thành"}
+STATUSES = STATUS_LABELS  # registered / attended / completed, as people write them
 _status = _choice(
     {
         **{fold_key(label): code for code, label in STATUSES.items()},

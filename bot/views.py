@@ -72,12 +72,18 @@ def training_record(record: TrainingRecord, today: dt.date) -> str:
     return "\n".join(lines)
 
 
-def linked(cadre: Cadre) -> str:
+def linked(cadre: Cadre, moved: bool = False) -> str:
+    """`moved`: the record was linked to another Telegram account, now unlinked from it."""
     text = (
         f"Đã liên kết tài khoản với hồ sơ <b>{escape(cadre.full_name)}</b>"
         f"{', ' + escape(cadre.position) if cadre.position else ''}, {escape(cadre.commune_name)}."
-        "\n\nGõ /daotao để xem hồ sơ đào tạo của bạn, /xa để xem tình hình xã."
     )
+    if moved:
+        text += (
+            "\nHồ sơ này trước đây gắn với một tài khoản Telegram khác; liên kết cũ đã được "
+            "hủy. Nếu không phải bạn đổi tài khoản, hãy báo ngay cho Văn phòng điều phối."
+        )
+    text += "\n\nGõ /daotao để xem hồ sơ đào tạo của bạn, /xa để xem tình hình xã."
     return f"{text}\n\n{DEMO_NOTE}" if cadre.demo else text
 
 

@@ -151,3 +151,13 @@ async def test_upcoming_courses_and_subscribing_again(fake_api: FakeBotApi, conf
     assert "Bồi dưỡng quản lý nhà nước" not in listing  # that one is over
     assert "chưa liên kết" in unlinked
     assert subscribed.startswith("Đã bật lại thông báo khóa học")
+
+
+async def test_a_new_account_with_the_same_verified_number_takes_over(fake_api: FakeBotApi, config):
+    async with running_bot(config, MINI):
+        await _link(fake_api, CADRE, CADRE_PHONE)
+        moved = await _link(fake_api, OTHER, CADRE_PHONE)  # the cadre's new phone or account
+        fake_api.push_message(CADRE, "/daotao")
+        old_account = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+    assert "liên kết cũ đã được hủy" in moved
+    assert "chưa liên kết" in old_account
