@@ -15,7 +15,8 @@ numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
 "2021-2025" known) loses 40%.
 
 Decision, with the cut-offs from `MatchingConfig`:
-- ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin;
+- ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin,
+  or (a clear winner of a wordy question) >= clear_threshold and ahead by >= clear_margin;
 - ``suggest``: best score >= suggest_threshold (the bot offers up to 3 candidates);
 - ``none``: otherwise, the bot says it has no answer.
 """
@@ -267,7 +268,11 @@ class Matcher:
             return "none"
         best = candidates[0].score
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        if best >= self.config.answer_threshold and best - runner_up >= self.config.margin:
+        lead = best - runner_up
+        config = self.config
+        if (best >= config.answer_threshold and lead >= config.margin) or (
+            best >= config.clear_threshold and lead >= config.clear_margin
+        ):
             return "answer"
         if best >= self.config.suggest_threshold:
             return "suggest"
