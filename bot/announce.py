@@ -26,7 +26,12 @@ from bot.telegram_html import escape
 
 TEXT_LIMIT = 3000
 STALE = "Bản soạn thông báo này đã hết hiệu lực. Gõ /thongbao để soạn lại."
-_TIME = re.compile(r"^\s*(\d{1,2})[:hg](\d{2})\s+(?:ngày\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s*$")
+# "07:30 02/12", "7h30 ngày 02/12/2026", "gửi lúc 07:30 ngày 02/12": a time, then a day.
+_TIME = re.compile(
+    r"^\s*(?:gửi\s+)?(?:lúc\s+)?(\d{1,2})[:hg](\d{2})\s+(?:ngày\s+)?"
+    r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?\s*$",
+    re.IGNORECASE,
+)
 _CANCEL = Button("✖️ Hủy", "tb:x")
 
 
