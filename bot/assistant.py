@@ -23,6 +23,7 @@ from bot.db import Database
 from bot.import_desk import ImportDesk
 from bot.knowledge import Entry, Knowledge, KnowledgeError, load_knowledge, render_answer
 from bot.matcher import Match, Matcher
+from bot.normalize import fold
 from bot.replies import Button, Reply, User, rows
 from bot.telegram_html import escape
 
@@ -83,6 +84,8 @@ NO_ANSWER = (
 )
 
 GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
+YOU_ARE_WELCOME = "Rất vui được giúp bạn! Cần gì bạn cứ hỏi tiếp nhé."
+_THANKS = ("cam on", "thank", "tks")
 THANKS_UP = "Cảm ơn bạn! Góp ý đã được ghi nhận."
 THANKS_DOWN = "Cảm ơn bạn! Điều phối viên sẽ rà soát lại câu trả lời này."
 NOTHING_UNANSWERED = "Chưa có câu hỏi nào mà trợ lý chưa trả lời được."
@@ -180,6 +183,8 @@ class Assistant:
             return await self.command(action, "", user)
         if account.typed_phone(text):
             return [Reply(account.TYPED_PHONE)]
+        if _is_thanks(text):
+            return [Reply(YOU_ARE_WELCOME)]
         match = self.matcher.match(text)
         if match.decision != "answer":
             await self._remember_unanswered(match)
@@ -319,6 +324,12 @@ class Assistant:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _is_thanks(text: str) -> bool:
+    """A short thank-you ("cảm ơn ad nhiều ạ"), not a question that happens to thank."""
+    folded = fold(text.lower())
+    return len(folded.split()) <= 6 and any(word in folded for word in _THANKS)
 
 
 def _entry_button(entry: Entry) -> Button:

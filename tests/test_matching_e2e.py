@@ -131,3 +131,19 @@ async def test_reload_keeps_the_old_knowledge_when_the_new_one_is_invalid(
         fake_api.push_message(CADRE, "van ban mau quy dinh gi")
         fresh = await fake_api.wait_for_reply(CADRE)
     assert to_plain(fresh.text).startswith("Văn bản mẫu (bản mới)")
+
+
+async def test_greetings_and_thanks_are_answered_politely_and_not_stored(
+    fake_api: FakeBotApi, tmp_path
+):
+    config = _config(fake_api, tmp_path)
+    async with running_bot(config, MINI):
+        fake_api.push_message(CADRE, "Chào ad ạ")
+        hello = await fake_api.wait_for_reply(CADRE)
+        fake_api.push_message(CADRE, "cảm ơn ad nhiều ạ")
+        thanks = await fake_api.wait_for_reply(CADRE)
+    assert hello.text.startswith("Chào bạn!")
+    assert thanks.text.startswith("Rất vui được giúp bạn!")
+    assert sqlite3.connect(config.database).execute(
+        "SELECT count(*) FROM unanswered"
+    ).fetchone() == (0,)
