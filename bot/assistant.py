@@ -83,6 +83,10 @@ NO_ANSWER = (
     "Câu hỏi của bạn đã được lưu lại để điều phối viên xem và bổ sung vào kho câu hỏi."
 )
 
+COORDINATOR_FILES = (
+    "Gửi tệp .xlsx hoặc .csv theo mẫu (ntm-bot template) để nhập danh sách cán bộ, "
+    "tình hình xã, khóa học, kết quả đào tạo: trợ lý cho xem trước rồi mới ghi."
+)
 GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
 YOU_ARE_WELCOME = "Rất vui được giúp bạn! Cần gì bạn cứ hỏi tiếp nhé."
 _THANKS = ("cam on", "thank", "tks")
@@ -113,7 +117,7 @@ COMMANDS = (
 # Coordinator commands are not in the public menu.
 COORDINATOR_COMMANDS = (
     Command("thongbao", "Soạn thông báo khóa học"),
-    Command("dangkykhoahoc", "Danh sách đăng ký một khóa"),
+    Command("dangkykhoahoc", "Danh sách đăng ký một khóa (gõ kèm mã khóa)"),
     Command("chuatraloi", "Câu hỏi chưa trả lời được"),
     Command("reload", "Nạp lại kho tri thức"),
 )
@@ -226,8 +230,12 @@ class Assistant:
         name = f" {escape(user.first_name)}" if user.first_name else ""
         return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
 
-    async def _help(self, _args: str, _user: User) -> list[Reply]:
-        return [Reply(HELP)]
+    async def _help(self, _args: str, user: User) -> list[Reply]:
+        if not self.config.is_coordinator(user.id):
+            return [Reply(HELP)]
+        lines = [f"/{c.name} – {c.description.lower()}" for c in COORDINATOR_COMMANDS]
+        extra = "\n".join(["", "<b>Dành cho điều phối viên</b>", *lines, COORDINATOR_FILES])
+        return [Reply(HELP + "\n" + extra)]
 
     async def _browse(self, _args: str, _user: User) -> list[Reply]:
         return [self._categories()]

@@ -147,3 +147,13 @@ async def test_greetings_and_thanks_are_answered_politely_and_not_stored(
     assert sqlite3.connect(config.database).execute(
         "SELECT count(*) FROM unanswered"
     ).fetchone() == (0,)
+
+
+async def test_help_shows_coordinator_commands_to_coordinators_only(fake_api: FakeBotApi, tmp_path):
+    async with running_bot(_config(fake_api, tmp_path), MINI):
+        fake_api.push_message(CADRE, "/help")
+        cadre = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+        fake_api.push_message(COORDINATOR, "/help")
+        coordinator = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
+    assert "/thongbao" not in cadre and "Dành cho điều phối viên" not in cadre
+    assert "Dành cho điều phối viên" in coordinator and "/thongbao" in coordinator
