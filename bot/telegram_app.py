@@ -11,9 +11,9 @@ import contextlib
 import logging
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatType
-from telegram.error import NetworkError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.assistant import COMMANDS, Assistant
+from bot.assistant import COMMANDS, COORDINATOR_COMMANDS, Assistant
 from bot.broadcast_worker import BroadcastWorker
 from bot.config import Config
 from bot.flood import FloodGuard
@@ -92,6 +92,13 @@ async def _on_start(app: Application) -> None:
     """Register the command menu and start the broadcast worker."""
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
     assistant: Assistant = app.bot_data["assistant"]
+    # Coordinators see their own commands too, in their chat's menu only.
+    full = [BotCommand(c.name, c.description) for c in (*COMMANDS, *COORDINATOR_COMMANDS)]
+    for user_id in sorted(assistant.config.coordinators):
+        try:
+            await app.bot.set_my_commands(full, scope=BotCommandScopeChat(user_id))
+        except TelegramError as exc:  # e.g. a coordinator who has not opened the bot yet
+            log.warning("Could not set the coordinator menu for %s: %s", user_id, exc)
     settings = assistant.config.broadcast
     worker = BroadcastWorker(
         app.bot,

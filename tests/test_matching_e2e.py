@@ -157,3 +157,7 @@ async def test_help_shows_coordinator_commands_to_coordinators_only(fake_api: Fa
         coordinator = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
     assert "/thongbao" not in cadre and "Dành cho điều phối viên" not in cadre
     assert "Dành cho điều phối viên" in coordinator and "/thongbao" in coordinator
+    scope = {"type": "chat", "chat_id": COORDINATOR}
+    menu = [c["command"] for c in fake_api.commands(scope=scope)]
+    assert {"thongbao", "chuatraloi", "reload", "start"} <= set(menu)
+    assert "thongbao" not in [c["command"] for c in fake_api.commands()]
