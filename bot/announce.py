@@ -22,7 +22,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.phone import mask_phone
 from bot.replies import Button, Reply, User, rows
-from bot.telegram_html import escape
+from bot.telegram_html import escape, to_plain
 
 TEXT_LIMIT = 3000
 STALE = "Bản soạn thông báo này đã hết hiệu lực. Gõ /thongbao để soạn lại."
@@ -220,6 +220,30 @@ class AnnounceDesk:
                 "Tin nhắn xem trước phía trên sẽ được cập nhật tiến độ."
             )
         ]
+
+    async def scheduled(self, _args: str, user: User) -> list[Reply]:
+        """/huythongbao: the announcements waiting for their time, each with a cancel button."""
+        if not self.config.is_coordinator(user.id):
+            return [Reply(COORDINATORS_ONLY)]
+        waiting = await self.db.run(broadcasts.scheduled_broadcasts)
+        if not waiting:
+            return [Reply("Không có thông báo nào đang chờ đến giờ gửi.")]
+        lines, buttons = ["<b>Thông báo đang chờ gửi</b>", ""], []
+        for item in waiting:
+            at = dt.datetime.fromisoformat(item.scheduled_at).astimezone(VIETNAM)
+            title = _short(to_plain(item.text).replace("\n", " "), 70)
+            lines.append(
+                f"#{item.id} – {at:%H:%M %d/%m/%Y}, {item.recipients} người: {escape(title)}"
+            )
+            buttons.append(Button(f"✖️ Hủy thông báo #{item.id}", f"bc:{item.id}"))
+        return [Reply("\n".join(lines), rows(buttons))]
+
+    async def cancel(self, value: str, user: User) -> list[Reply]:
+        if not self.config.is_coordinator(user.id) or not value.isdigit():
+            return [Reply(STALE)]
+        if await self.db.run(broadcasts.cancel, int(value), utc_now()):
+            return [Reply(f"Đã hủy thông báo #{value}; không ai nhận được tin nào.")]
+        return [Reply(f"Không hủy được thông báo #{value}: nó đã bắt đầu gửi hoặc không còn.")]
 
     # --- buttons under an announcement, and the coordinator's registrations list ------
 

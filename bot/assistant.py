@@ -117,6 +117,7 @@ COMMANDS = (
 # Coordinator commands are not in the public menu.
 COORDINATOR_COMMANDS = (
     Command("thongbao", "Soạn thông báo khóa học"),
+    Command("huythongbao", "Hủy thông báo đang chờ đến giờ gửi"),
     Command("dangkykhoahoc", "Danh sách đăng ký một khóa (gõ kèm mã khóa)"),
     Command("chuatraloi", "Câu hỏi chưa trả lời được"),
     Command("reload", "Nạp lại kho tri thức"),
@@ -157,6 +158,7 @@ class Assistant:
             "batthongbao": partial(account.subscribe, *data),
             "thongbao": self.announcements.start,
             "dangkykhoahoc": self.announcements.registrations,
+            "huythongbao": self.announcements.scheduled,
         }
         handler = handlers.get(name.lower())
         return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
@@ -208,6 +210,8 @@ class Assistant:
             return [self._categories()]
         if kind == "tb":
             return await self.announcements.button(value, user, message)
+        if kind == "bc":
+            return await self.announcements.cancel(value, user)
         if kind == "reg" and value:
             return await self.announcements.register(value, user)
         if kind == "unsub":

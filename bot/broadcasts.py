@@ -217,6 +217,36 @@ def finish(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime) -> No
         )
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    id: int
+    scheduled_at: str
+    recipients: int
+    text: str
+
+
+def scheduled_broadcasts(db: sqlite_utils.Database) -> list[Scheduled]:
+    """Announcements waiting for their time, soonest first."""
+    rows = db.execute(
+        "SELECT b.id, b.scheduled_at, count(d.cadre_id), b.text FROM broadcasts b"
+        " LEFT JOIN deliveries d ON d.broadcast_id = b.id"
+        " WHERE b.status = 'scheduled' AND b.kind = 'announcement'"
+        " GROUP BY b.id ORDER BY b.scheduled_at, b.id"
+    ).fetchall()
+    return [Scheduled(*row) for row in rows]
+
+
+def cancel(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime) -> bool:
+    """Cancel a broadcast not yet started; False if it is sending, done or unknown."""
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE broadcasts SET status = 'cancelled', finished_at = ?"
+            " WHERE id = ? AND status = 'scheduled'",
+            [now.isoformat(timespec="seconds"), broadcast_id],
+        )
+    return cursor.rowcount > 0
+
+
 def create_reminders(
     db: sqlite_utils.Database,
     render: Callable[[Course], str],

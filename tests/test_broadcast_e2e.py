@@ -138,9 +138,23 @@ async def test_free_text_to_a_list_of_communes_at_a_scheduled_time(fake_api, con
         fake_api.push_callback(COORDINATOR, "tb:ok", preview)
         queued = await fake_api.wait_for_reply(COORDINATOR)
         assert "sẽ gửi lúc" in queued.text
-    # Not due yet: nothing was sent, and the broadcast waits in the database.
-    assert _received(fake_api, chats) == Counter()
-    assert _query(config, "SELECT status FROM broadcasts") == [("scheduled",)]
+        # Not due yet: nothing was sent, and the broadcast waits in the database.
+        assert _received(fake_api, chats) == Counter()
+        assert _query(config, "SELECT status FROM broadcasts") == [("scheduled",)]
+        # A cadre cannot cancel it, even with the button's data; the coordinator can.
+        fake_api.push_message(chats[0], "/huythongbao")
+        refused = await fake_api.wait_for_reply(chats[0])
+        fake_api.push_callback(chats[0], "bc:1", refused)
+        forged = await fake_api.wait_for_reply(chats[0])
+        fake_api.push_message(COORDINATOR, "/huythongbao")
+        listing = await fake_api.wait_for_reply(COORDINATOR)
+        fake_api.push_callback(COORDINATOR, "bc:1", listing)
+        cancelled = await fake_api.wait_for_reply(COORDINATOR)
+    assert refused.text == "Lệnh này chỉ dành cho điều phối viên."
+    assert "hết hiệu lực" in forged.text
+    assert f"{len(in_binh_loi)} người: 📢 Thông báo" in to_plain(listing.text)
+    assert cancelled.text.startswith("Đã hủy thông báo #1")
+    assert _query(config, "SELECT status FROM broadcasts") == [("cancelled",)]
 
 
 async def test_non_coordinators_cannot_announce(fake_api, config):
