@@ -7,6 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import BUNDLED_KNOWLEDGE_DIR
 from bot.knowledge import load_knowledge
 from bot.matcher import Matcher
 from bot.normalize import clean, fold, normalize, telex_fold
@@ -84,3 +85,14 @@ def test_any_text_matches_without_raising(text):
 )
 def test_odd_characters_match_without_raising(parts):
     assert MATCHER.match("".join(parts)).decision in {"answer", "suggest", "none"}
+
+
+REAL = Matcher(load_knowledge(BUNDLED_KNOWLEDGE_DIR))
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=500))
+def test_the_real_knowledge_matches_any_text_without_raising(text):
+    result = REAL.match(text)
+    assert result.decision in {"answer", "suggest", "none"}
+    assert all(0 <= c.score <= 100 for c in result.candidates)
+    assert result.id is None or result.id in REAL.knowledge.entries
