@@ -159,6 +159,7 @@ class Assistant:
             "thongbao": self.announcements.start,
             "dangkykhoahoc": self.announcements.registrations,
             "huythongbao": self.announcements.scheduled,
+            "id": self._whoami,
         }
         handler = handlers.get(name.lower())
         return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
@@ -233,6 +234,11 @@ class Assistant:
     async def _start(self, _args: str, user: User) -> list[Reply]:
         name = f" {escape(user.first_name)}" if user.first_name else ""
         return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
+
+    async def _whoami(self, _args: str, user: User) -> list[Reply]:
+        """One's own Telegram id: what a coordinator gives to be listed in the config."""
+        role = "điều phối viên" if self.config.is_coordinator(user.id) else "người dùng"
+        return [Reply(f"Mã Telegram của bạn: <code>{user.id}</code> (vai: {role}).")]
 
     async def _help(self, _args: str, user: User) -> list[Reply]:
         if not self.config.is_coordinator(user.id):

@@ -161,3 +161,13 @@ async def test_help_shows_coordinator_commands_to_coordinators_only(fake_api: Fa
     menu = [c["command"] for c in fake_api.commands(scope=scope)]
     assert {"thongbao", "chuatraloi", "reload", "start"} <= set(menu)
     assert "thongbao" not in [c["command"] for c in fake_api.commands()]
+
+
+async def test_id_tells_a_person_their_own_telegram_id(fake_api: FakeBotApi, tmp_path):
+    async with running_bot(_config(fake_api, tmp_path), MINI):
+        fake_api.push_message(CADRE, "/id")
+        cadre = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+        fake_api.push_message(COORDINATOR, "/id")
+        coordinator = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
+    assert cadre == f"Mã Telegram của bạn: {CADRE} (vai: người dùng)."
+    assert coordinator == f"Mã Telegram của bạn: {COORDINATOR} (vai: điều phối viên)."
