@@ -176,7 +176,17 @@ def check(config_path: Path | None, directory: Path | None) -> None:
 
 # --- coordinators' tables: import, template, export -----------------------------------------
 
-_KIND = click.argument("kind", type=click.Choice(KINDS), metavar="KIND")
+
+def _kind(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from bot.importer import kind_named
+
+    kind = kind_named(value)
+    if kind is None:
+        raise click.BadParameter(f"không có loại «{value}»; dùng một trong: {', '.join(KINDS)}.")
+    return kind
+
+
+_KIND = click.argument("kind", callback=_kind, metavar="KIND")
 
 
 @main.command(
@@ -241,7 +251,13 @@ def template(kind: str, file: Path) -> None:
     "Danh sách đăng ký một khóa: export registrations MÃ_KHÓA FILE."
 )
 @CONFIG_OPTION
-@click.argument("kind", type=click.Choice((*KINDS, "registrations")), metavar="KIND|registrations")
+@click.argument(
+    "kind",
+    callback=lambda ctx, param, value: (
+        value if value == "registrations" else _kind(ctx, param, value)
+    ),
+    metavar="KIND|registrations",
+)
 @click.argument("args", nargs=-1, required=True, metavar="[MÃ_KHÓA] FILE")
 def export(config_path: Path | None, kind: str, args: tuple[str, ...]) -> None:
     from bot import importer

@@ -27,23 +27,6 @@ MAX_BYTES = 5 * 1024 * 1024
 PREVIEW_TTL = 30 * 60  # seconds a preview can be confirmed
 ERRORS_SHOWN = 20
 SUFFIXES = (".xlsx", ".csv")
-# Words a coordinator may put in the caption to say what the file is.
-_CAPTION_KINDS = {
-    "communes": "communes",
-    "xa": "communes",
-    "criteria": "criteria",
-    "tieu chi": "criteria",
-    "tieuchi": "criteria",
-    "cadres": "cadres",
-    "can bo": "cadres",
-    "canbo": "cadres",
-    "courses": "courses",
-    "khoa hoc": "courses",
-    "khoahoc": "courses",
-    "training": "training",
-    "dao tao": "training",
-    "daotao": "training",
-}
 COORDINATORS_ONLY = "Chỉ điều phối viên mới được gửi tệp dữ liệu cho trợ lý."
 EXPIRED = "Bản xem trước này đã hết hạn hoặc không phải của bạn. Bạn gửi lại tệp nhé."
 
@@ -165,7 +148,7 @@ def _read(data: bytes, suffix: str):
 def _kind_from_caption(caption: str | None) -> str | None:
     if not caption:
         return None
-    return _CAPTION_KINDS.get(importer.fold_key(caption))
+    return importer.kind_named(caption)
 
 
 def _kind_from_headers(headers: list[str]) -> str | None:

@@ -480,6 +480,26 @@ SPECS: dict[str, Spec] = {
 KINDS = tuple(SPECS)
 
 
+# The Vietnamese names coordinators use for the kinds, in a caption or on the command line.
+KIND_NAMES = {
+    "xa": "communes",
+    "tieu chi": "criteria",
+    "tieuchi": "criteria",
+    "can bo": "cadres",
+    "canbo": "cadres",
+    "khoa hoc": "courses",
+    "khoahoc": "courses",
+    "dao tao": "training",
+    "daotao": "training",
+}
+
+
+def kind_named(text: str) -> str | None:
+    """'canbo', 'Cán bộ', 'cadres' -> 'cadres'; None when it names no kind."""
+    key = fold_key(text)
+    return key if key in SPECS else KIND_NAMES.get(key)
+
+
 def spec_for(kind: str) -> Spec:
     try:
         return SPECS[kind]
