@@ -15,7 +15,7 @@ import pytest
 
 from bot import broadcasts, demo
 from bot.broadcasts import Audience
-from bot.clock import utc_now, vietnam_today
+from bot.clock import VIETNAM, utc_now, vietnam_today
 from bot.config import BroadcastConfig
 from bot.db import Database
 from bot.telegram_html import to_plain
@@ -130,7 +130,7 @@ async def test_free_text_to_a_list_of_communes_at_a_scheduled_time(fake_api, con
         fake_api.push_message(COORDINATOR, "25:99 01/01")
         bad_time = await fake_api.wait_for_reply(COORDINATOR)
         assert "Chưa hiểu giờ gửi" in bad_time.text
-        soon = (utc_now() + dt.timedelta(minutes=2)).astimezone(dt.timezone(dt.timedelta(hours=7)))
+        soon = (utc_now() + dt.timedelta(minutes=2)).astimezone(VIETNAM)
         fake_api.push_message(COORDINATOR, f"{soon:%H:%M %d/%m/%Y}")
         preview = await fake_api.wait_for_reply(COORDINATOR)
         assert "&lt;ngày mai&gt; &amp; chuẩn bị" in preview.text  # the typed text is escaped
