@@ -34,8 +34,19 @@ _ENTRY_FIELDS = {
     "updated",
     "related",
     "tags",
+    "details",
+    "action",
 }
-_SOURCE_FIELDS = {"doc", "date", "title", "url"}
+_SOURCE_FIELDS = {"doc", "date", "title", "url", "article"}
+# How documents are cited in the short "Căn cứ" line: number and kind, as cadres cite them.
+_SHORT_KINDS = (
+    ("Thông tư liên tịch", "TTLT"),
+    ("Quyết định", "QĐ"),
+    ("Nghị định", "NĐ"),
+    ("Nghị quyết", "NQ"),
+    ("Thông tư", "TT"),
+    ("Công văn", "CV"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,15 @@ class Source:
     date: str
     title: str
     url: str | None = None
+    article: str | None = None  # "Điều 10", "Phụ lục I": where in the document
+
+    @property
+    def short(self) -> str:
+        """'Nghị định 33/2023/NĐ-CP' -> 'NĐ 33/2023/NĐ-CP'."""
+        for long, short in _SHORT_KINDS:
+            if self.doc.startswith(long + " "):
+                return short + self.doc[len(long) :]
+        return self.doc
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,8 @@ class Entry:
     updated: dt.date
     related: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    details: str | None = None  # shown behind a button, after the short answer
+    action: str | None = None  # the assistant action that does what this entry explains
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -155,22 +177,42 @@ def load_knowledge(directory: Path) -> Knowledge:
 
 
 def render_answer(entry: Entry) -> str:
-    """The answer as the bot sends it: body, period and legal basis."""
-    lines = [
-        entry.answer.strip(),
-        "",
-        f"<i>Giai đoạn áp dụng: {telegram_html.escape(entry.period)}</i>",
-    ]
-    lines.append("<b>Căn cứ:</b>")
+    """The first message of an answer: the answer, its period and a short legal basis."""
+    cited = "; ".join(_cite(source) for source in entry.sources)
+    return "\n".join(
+        [
+            entry.answer.strip(),
+            "",
+            f"<i>Giai đoạn áp dụng: {telegram_html.escape(entry.period)}</i>",
+            f"<b>Căn cứ:</b> {cited}",
+        ]
+    )
+
+
+def render_details(entry: Entry) -> str:
+    """What the short answer leaves out: the details, and every source with its full title."""
+    lines = [f"<b>{telegram_html.escape(entry.question)}</b>", ""]
+    if entry.details:
+        lines += [entry.details.strip(), ""]
+    lines.append("<b>Căn cứ đầy đủ:</b>")
     for source in entry.sources:
-        doc = telegram_html.escape(source.doc)
-        if source.url:
-            doc = f'<a href="{telegram_html.escape(source.url)}">{doc}</a>'
+        doc = _linked(source, telegram_html.escape(source.doc))
         # A full date reads "ngày 29/12/2025"; a bare year or month reads "(2024)".
         date = telegram_html.escape(source.date)
         when = f"ngày {date}" if source.date.count("/") == 2 else f"({date})"
-        lines.append(f"• {doc} {when}: {telegram_html.escape(source.title)}")
+        where = f", {telegram_html.escape(source.article)}" if source.article else ""
+        lines.append(f"• {doc} {when}{where}: {telegram_html.escape(source.title)}")
     return "\n".join(lines)
+
+
+def _cite(source: Source) -> str:
+    """'NĐ 33/2023/NĐ-CP (10/6/2023), Điều 10': number, date and article, no title."""
+    text = f"{_linked(source, telegram_html.escape(source.short))} ({source.date})"
+    return f"{text}, {telegram_html.escape(source.article)}" if source.article else text
+
+
+def _linked(source: Source, text: str) -> str:
+    return f'<a href="{telegram_html.escape(source.url)}">{text}</a>' if source.url else text
 
 
 # --- loading one category file ------------------------------------------------------
@@ -251,9 +293,11 @@ def _parse_entry(
     updated = raw.get("updated")
     if not isinstance(updated, dt.date) or isinstance(updated, dt.datetime):
         fail("updated", "updated phải là ngày dạng YYYY-MM-DD")
-    if answer is not None:
-        for message in telegram_html.check(answer):
-            fail("answer", f"answer: {message}")
+    details = _text(raw, "details", fail) if "details" in raw else None
+    action = _text(raw, "action", fail) if "action" in raw else None
+    for key, html in (("answer", answer), ("details", details)):
+        for message in telegram_html.check(html or ""):
+            fail(key, f"{key}: {message}")
     if len(problems) > start:
         return None
     entry = Entry(
@@ -267,12 +311,13 @@ def _parse_entry(
         updated=updated,
         related=tuple(related),
         tags=tuple(tags),
+        details=details,
+        action=action,
     )
-    rendered = render_answer(entry)
-    if telegram_html.visible_length(rendered) > telegram_html.MESSAGE_LIMIT:
-        fail("answer", f"câu trả lời dài quá {telegram_html.MESSAGE_LIMIT} ký tự khi hiển thị")
-        return None
-    return entry
+    for key, rendered in (("answer", render_answer(entry)), ("details", render_details(entry))):
+        if telegram_html.visible_length(rendered) > telegram_html.MESSAGE_LIMIT:
+            fail(key, f"{key} dài quá {telegram_html.MESSAGE_LIMIT} ký tự khi hiển thị")
+    return None if len(problems) > start else entry
 
 
 def _text(raw: LineDict, key: str, fail) -> str | None:
@@ -307,6 +352,11 @@ def _sources(file: str, raw: LineDict, problems: list[Problem]) -> list[Source]:
             problems.append(Problem(file, line, "mỗi nguồn cần doc, date và title"))
             continue
         bad = False
+        if "article" in item and not (
+            isinstance(item["article"], str) and item["article"].strip()
+        ):
+            problems.append(Problem(file, item.line_of("article"), "article phải là chuỗi ký tự"))
+            bad = True
         for key in ("doc", "date", "title"):
             if not isinstance(item.get(key), str) or not item[key].strip():
                 problems.append(
@@ -341,6 +391,7 @@ def _sources(file: str, raw: LineDict, problems: list[Problem]) -> list[Source]:
                     item["date"].strip(),
                     _nfc(item["title"].strip()),
                     url,
+                    _nfc(item["article"].strip()) if item.get("article") else None,
                 )
             )
     return sources

@@ -111,7 +111,7 @@ class Matcher:
         # Words of an entry's answer and tags: weaker evidence than its phrasings.
         self._body: dict[str, frozenset[str]] = {}
         for position, entry in enumerate(knowledge.entries.values()):
-            body = " ".join((to_plain(entry.answer), *entry.tags))
+            body = " ".join((to_plain(entry.answer), to_plain(entry.details or ""), *entry.tags))
             self._body[entry.id] = frozenset(self._features(self._normalize(body)))
             numbers: set[str] = set()
             for text in entry.phrasings:
