@@ -9,7 +9,9 @@ from __future__ import annotations
 from bot import communes, courses, roster, views
 from bot.clock import vietnam_today
 from bot.config import Config
+from bot.courses import Course
 from bot.db import Database
+from bot.normalize import Lexicon
 from bot.phone import normalize_phone
 from bot.replies import Button, Reply, User, rows
 from bot.telegram_html import escape
@@ -35,19 +37,32 @@ TYPED_PHONE = (
     f"<b>{SHARE_CONTACT}</b> để Telegram xác nhận đó là số của bạn."
 )
 COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
-NOT_LINKED = (
-    "Tài khoản này chưa liên kết với hồ sơ cán bộ nào. Gõ /lienket để liên kết "
-    "bằng số điện thoại của bạn."
-)
+NOT_LINKED = "Tài khoản này chưa liên kết với hồ sơ cán bộ nào."
 UNLINKED = "Đã hủy liên kết. Trợ lý không còn gắn tài khoản này với hồ sơ cán bộ nào."
 OWN_RECORD_ONLY = "Bạn chỉ xem được hồ sơ đào tạo của chính mình: gõ /daotao."
-COMMUNE_NOT_LINKED = (
-    "Tài khoản chưa liên kết nên trợ lý chưa biết xã của bạn. Gõ /lienket để liên kết, "
-    "hoặc gõ /xa TÊN XÃ để tra một xã bất kỳ, ví dụ: /xa Bình Lợi"
-)
+# What an unlinked cadre asked for, in the one sentence that says why linking comes first.
+WHY_LINK = {
+    "xa": "cho xem tình hình xã của bạn (muốn tra một xã bất kỳ, gõ tên xã, ví dụ: "
+    "<i>xã Bình Lợi</i>)",
+    "daotao": "cho xem hồ sơ đào tạo của bạn",
+    "chuan": "cho biết bạn đã đạt chuẩn chưa và còn thiếu gì",
+    "dangky": "đăng ký khóa học cho bạn",
+    "thongbao": "gửi thông báo khóa học cho bạn",
+}
 
 
-async def ask_contact(_db: Database, _config: Config, _args: str, _user: User) -> list[Reply]:
+def link_prompt(action: str) -> Reply:
+    """The one-tap way to link, with one sentence on why it is needed for `action`."""
+    why = WHY_LINK.get(action, "cho xem dữ liệu của bạn")
+    return Reply(
+        "Tài khoản Telegram này chưa liên kết với danh sách cán bộ, nên trợ lý chưa biết bạn "
+        f"là ai để {why}.\n\nBấm nút <b>{SHARE_CONTACT}</b> bên dưới: Telegram gửi số điện "
+        "thoại của chính bạn để trợ lý đối chiếu với danh sách cán bộ.",
+        contact_button=SHARE_CONTACT,
+    )
+
+
+async def ask_contact() -> list[Reply]:
     return [Reply(ASK_CONTACT, contact_button=SHARE_CONTACT)]
 
 
@@ -65,8 +80,12 @@ async def contact(
     return [Reply(views.linked(cadre, moved=outcome == "relinked"))]
 
 
-async def unlink(db: Database, _config: Config, _args: str, user: User) -> list[Reply]:
+async def unlink(db: Database, user: User) -> list[Reply]:
     return [Reply(UNLINKED if await db.run(roster.unlink, user.id) else NOT_LINKED)]
+
+
+async def is_linked(db: Database, user: User) -> bool:
+    return await db.run(roster.cadre_by_user, user.id) is not None
 
 
 def typed_phone(text: str) -> bool:
@@ -74,17 +93,31 @@ def typed_phone(text: str) -> bool:
     return normalize_phone(text) is not None
 
 
-async def commune(db: Database, _config: Config, args: str, user: User) -> list[Reply]:
+async def commune(db: Database, args: str, user: User) -> list[Reply]:
     """/xa: the linked cadre's commune; /xa NAME: any commune's public data."""
     if not args:
-        cadre = await db.run(roster.cadre_by_user, user.id)
-        if cadre is None:
-            return [Reply(COMMUNE_NOT_LINKED)]
-        status = await db.run(communes.commune_status, cadre.commune_code)
-        return [Reply(views.commune_status(status, own=True))]
+        return await own_commune(db, user)
     found = await db.run(communes.find_communes, args)
     if not found:
         return [Reply(f"Không tìm thấy xã, phường nào có tên gần với «{escape(args)}».")]
+    return await _communes(db, found)
+
+
+async def commune_in_words(db: Database, words: str, user: User) -> list[Reply]:
+    """ "xã Bình Lợi đạt mấy tiêu chí" shows Bình Lợi; "xã mình đạt mấy tiêu chí", one's own."""
+    found = await db.run(communes.commune_in_words, words)
+    return await _communes(db, found) if found else await own_commune(db, user)
+
+
+async def own_commune(db: Database, user: User) -> list[Reply]:
+    cadre = await db.run(roster.cadre_by_user, user.id)
+    if cadre is None:
+        return [link_prompt("xa")]
+    status = await db.run(communes.commune_status, cadre.commune_code)
+    return [Reply(views.commune_status(status, own=True))]
+
+
+async def _communes(db: Database, found: list[communes.CommuneRef]) -> list[Reply]:
     if len(found) > 1:
         buttons = [Button(views.commune_choice_label(ref), f"x:{ref.code}") for ref in found]
         return [Reply("Có nhiều đơn vị tên gần giống, bạn chọn một:", rows(buttons))]
@@ -99,7 +132,9 @@ async def commune_by_code(db: Database, code: int) -> list[Reply]:
     return [Reply(views.commune_status(status, own=False))]
 
 
-async def training(db: Database, config: Config, args: str, user: User) -> list[Reply]:
+async def training(
+    db: Database, config: Config, lexicon: Lexicon, args: str, user: User
+) -> list[Reply]:
     """/daotao: one's own record; /daotao PHONE: any cadre's, for coordinators only."""
     if args:
         if not config.is_coordinator(user.id):
@@ -111,16 +146,36 @@ async def training(db: Database, config: Config, args: str, user: User) -> list[
     else:
         cadre = await db.run(roster.cadre_by_user, user.id)
         if cadre is None:
-            return [Reply(NOT_LINKED)]
-    record = await db.run(roster.training_record, cadre, vietnam_today())
-    return [Reply(views.training_record(record, vietnam_today()))]
+            return [link_prompt("daotao")]
+    today = vietnam_today()
+    record = await db.run(roster.training_record, cadre, today)
+    gap = await _course_for_gap(db, lexicon, cadre, today)
+    return [Reply(views.training_record(record, today, gap), _register_button(gap))]
 
 
-async def upcoming_courses(db: Database, _config: Config, _args: str, _user: User) -> list[Reply]:
-    return [Reply(views.upcoming_courses(await db.run(courses.upcoming_courses, vietnam_today())))]
+async def standard(db: Database, lexicon: Lexicon, user: User) -> list[Reply]:
+    """Does the linked cadre meet the standard, what is missing, by when, and a course for it."""
+    cadre = await db.run(roster.cadre_by_user, user.id)
+    if cadre is None:
+        return [link_prompt("chuan")]
+    today = vietnam_today()
+    gap = await _course_for_gap(db, lexicon, cadre, today)
+    return [Reply(views.standard(cadre, today, gap), _register_button(gap))]
 
 
-async def subscribe(db: Database, _config: Config, _args: str, user: User) -> list[Reply]:
-    if await db.run(courses.set_subscribed, user.id, True):
-        return [Reply("Đã bật lại thông báo khóa học. Gõ /khoahoc để xem các khóa sắp tới.")]
-    return [Reply(NOT_LINKED)]
+async def _course_for_gap(
+    db: Database, lexicon: Lexicon, cadre: roster.Cadre, today
+) -> Course | None:
+    """An open course with room whose title covers what the cadre is missing, if any."""
+    if cadre.meets_standard or not cadre.missing:
+        return None
+    upcoming = await db.run(courses.upcoming_courses, today)
+    available = [
+        c for c in upcoming if courses.open_for_registration(c, today) and c.places_left != 0
+    ]
+    found = courses.courses_named(cadre.missing, available, lexicon)
+    return found[0] if found else None
+
+
+def _register_button(course: Course | None) -> tuple[tuple[Button, ...], ...]:
+    return rows([views.register_button(course)]) if course else ()

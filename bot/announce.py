@@ -1,5 +1,5 @@
-"""Course announcements on the assistant's side: the coordinator's /thongbao dialogue,
-and the buttons under an announcement ("Đăng ký tham gia", "Không nhận thông báo").
+"""Course announcements on the coordinator's side: the /thongbao dialogue, scheduled
+announcements and who registered (the buttons under an announcement: bot.enrolment).
 
 A draft lives in memory until it is confirmed; confirming writes the broadcast and all
 its deliveries to the database, and the worker (bot.broadcast_worker) sends them.
@@ -15,13 +15,13 @@ from functools import partial
 from typing import Literal
 
 from bot import broadcasts, communes, courses, roster, views
-from bot.account import COORDINATORS_ONLY, NOT_LINKED
+from bot.account import COORDINATORS_ONLY
 from bot.broadcasts import Audience
 from bot.clock import VIETNAM, utc_now, vietnam_today
 from bot.config import Config
 from bot.db import Database
 from bot.phone import mask_phone
-from bot.replies import Button, Reply, User, rows
+from bot.replies import Button, Reply, User, rows, short_label
 from bot.telegram_html import escape, to_plain
 
 TEXT_LIMIT = 3000
@@ -57,7 +57,7 @@ class AnnounceDesk:
             return [Reply(COORDINATORS_ONLY)]
         self._drafts[user.id] = Draft()
         upcoming = await self.db.run(courses.upcoming_courses, vietnam_today())
-        buttons = [Button(_short(f"📚 {c.title}"), f"tb:c:{c.code}") for c in upcoming]
+        buttons = [Button(short_label(f"📚 {c.title}"), f"tb:c:{c.code}") for c in upcoming]
         buttons += [Button("✍️ Tự soạn nội dung", "tb:t"), _CANCEL]
         return [
             Reply(
@@ -129,7 +129,7 @@ class AnnounceDesk:
             return [
                 Reply("Gõ giờ gửi theo giờ Việt Nam, ví dụ: 07:30 02/12 (hoặc 07:30 02/12/2026).")
             ]
-        if step == "ok" and draft.audience and message:
+        if step == "ok" and draft.audience:
             return await self._confirm(user, draft, message)
         return [Reply(STALE)]
 
@@ -198,7 +198,10 @@ class AnnounceDesk:
         buttons = [Button("✅ Xác nhận gửi", "tb:ok"), _CANCEL]
         return [Reply(text, rows(buttons, per_row=2))]
 
-    async def _confirm(self, user: User, draft: Draft, message: tuple[int, int]) -> list[Reply]:
+    async def _confirm(
+        self, user: User, draft: Draft, message: tuple[int, int] | None
+    ) -> list[Reply]:
+        """Queue it; `message` (the preview, in Telegram) is edited with the progress."""
         del self._drafts[user.id]
         broadcast_id, total = await self.db.run(
             broadcasts.create_broadcast,
@@ -214,12 +217,13 @@ class AnnounceDesk:
         when = "bắt đầu gửi ngay"
         if draft.at:
             when = f"sẽ gửi lúc {draft.at.astimezone(VIETNAM):%H:%M ngày %d/%m/%Y}"
-        return [
-            Reply(
-                f"Đã xếp thông báo #{broadcast_id} tới {total} người, {when}. "
-                "Tin nhắn xem trước phía trên sẽ được cập nhật tiến độ."
-            )
-        ]
+        # Without a preview message (the console chat) there is nothing to show progress on.
+        progress = (
+            "Tin nhắn xem trước phía trên sẽ được cập nhật tiến độ."
+            if message
+            else "Bot Telegram đang chạy (ntm-bot run) sẽ gửi và báo tiến độ."
+        )
+        return [Reply(f"Đã xếp thông báo #{broadcast_id} tới {total} người, {when}. {progress}")]
 
     async def scheduled(self, _args: str, user: User) -> list[Reply]:
         """/huythongbao: the announcements waiting for their time, each with a cancel button."""
@@ -231,7 +235,7 @@ class AnnounceDesk:
         lines, buttons = ["<b>Thông báo đang chờ gửi</b>", ""], []
         for item in waiting:
             at = dt.datetime.fromisoformat(item.scheduled_at).astimezone(VIETNAM)
-            title = _short(to_plain(item.text).replace("\n", " "), 70)
+            title = short_label(to_plain(item.text).replace("\n", " "), 70)
             lines.append(
                 f"#{item.id} – {at:%H:%M %d/%m/%Y}, {item.recipients} người: {escape(title)}"
             )
@@ -245,30 +249,7 @@ class AnnounceDesk:
             return [Reply(f"Đã hủy thông báo #{value}; không ai nhận được tin nào.")]
         return [Reply(f"Không hủy được thông báo #{value}: nó đã bắt đầu gửi hoặc không còn.")]
 
-    # --- buttons under an announcement, and the coordinator's registrations list ------
-
-    async def register(self, course_code: str, user: User) -> list[Reply]:
-        outcome = await self.db.run(broadcasts.register, user.id, course_code, vietnam_today())
-        course = await self.db.run(courses.course_by_code, course_code)
-        if outcome == "not_linked":
-            return [Reply(NOT_LINKED)]
-        if outcome == "no_course" or course is None:
-            return [Reply("Khóa học này không còn trong hệ thống.")]
-        details = "\n".join(views.course_details(course))
-        messages = {
-            "registered": "✅ Đã đăng ký cho bạn khóa học:\n\n{d}\n\nTrợ lý sẽ nhắc bạn một "
-            "ngày trước khi khóa học bắt đầu. Gõ /daotao để xem hồ sơ đào tạo.",
-            "already": "Bạn đã đăng ký khóa này rồi:\n\n{d}",
-            "full": "Khóa học đã đủ chỗ nên chưa đăng ký được:\n\n{d}\n\n"
-            "Bạn liên hệ đơn vị tổ chức nếu cần.",
-            "closed": "Khóa học đã hết hạn đăng ký:\n\n{d}",
-        }
-        return [Reply(messages[outcome].format(d=details))]
-
-    async def unsubscribe(self, user: User) -> list[Reply]:
-        if await self.db.run(courses.set_subscribed, user.id, False):
-            return [Reply("Đã tắt thông báo khóa học. Gõ /batthongbao nếu muốn nhận lại.")]
-        return [Reply(NOT_LINKED)]
+    # --- the coordinator's list of registrations ---------------------------------------
 
     async def registrations(self, args: str, user: User) -> list[Reply]:
         if not self.config.is_coordinator(user.id):
@@ -286,10 +267,6 @@ class AnnounceDesk:
         ] or ["Chưa có ai đăng ký."]
         lines += ["", f"Tổng: {len(people)} người. Xuất ra Excel: ntm-bot export registrations"]
         return [Reply("\n".join(lines))]
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def parse_time(text: str, now: dt.datetime) -> dt.datetime | None:

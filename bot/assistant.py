@@ -1,7 +1,10 @@
 """The assistant's behaviour, shared by the Telegram bot and the console chat.
 
-Every user action comes in as a command, a free text or a button press and goes out
-as a list of `Reply`. Nothing here knows about Telegram.
+Every user action comes in as a command, a free text, a contact, a file or a button
+press and goes out as a list of `Reply`. Commands, keyboard labels, `do:` buttons and
+words all reach the same actions (bot.actions): words through the router
+(bot.routing), which ranks the FAQ entries and the actions alike. Nothing here knows
+about Telegram.
 """
 
 from __future__ import annotations
@@ -12,33 +15,33 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 
-from bot import account, feedback
+from bot import account, enrolment, feedback
 from bot.account import COORDINATORS_ONLY
+from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
 from bot.config import Config
 from bot.db import Database
 from bot.import_desk import ImportDesk
-from bot.knowledge import Entry, Knowledge, KnowledgeError, load_knowledge, render_answer
+from bot.knowledge import (
+    Entry,
+    Knowledge,
+    KnowledgeError,
+    load_knowledge,
+    render_answer,
+    render_details,
+)
 from bot.matcher import Match, Matcher
 from bot.normalize import fold
-from bot.replies import Button, Reply, User, rows
+from bot.replies import Button, Reply, User, rows, short_label
+from bot.routing import Route, Router
 from bot.telegram_html import escape
 
 log = logging.getLogger(__name__)
 
-# The persistent keyboard: each label is sent back as text and handled like its command.
-KEYBOARD_ACTIONS = {
-    "📚 Chủ đề": "chude",
-    "🏘 Xã của tôi": "xa",
-    "🎓 Đào tạo của tôi": "daotao",
-    "ℹ️ Hướng dẫn": "help",
-}
-MAIN_KEYBOARD = (("📚 Chủ đề", "🏘 Xã của tôi"), ("🎓 Đào tạo của tôi", "ℹ️ Hướng dẫn"))
-_BUTTON_TEXT_LIMIT = 60
 _PROBLEMS_SHOWN = 10
+_ACTION_BUTTONS = 2  # under a how-to answer, the actions that do what it explains
 
 GREETING = (
     "Xin chào{name}! Tôi là <b>Trợ lý NTM</b>, trợ lý hỏi đáp về Chương trình xây dựng "
@@ -48,30 +51,29 @@ GREETING = (
     "và các bộ tiêu chí trước đây;\n"
     "• chuẩn cán bộ, công chức xã; đào tạo, bồi dưỡng;\n"
     "• chuẩn tiếp cận pháp luật; xét, công nhận xã đạt chuẩn; bộ máy điều phối.\n\n"
-    "Sau khi liên kết tài khoản (/lienket), bạn xem được tình hình nông thôn mới của xã "
-    "mình (/xa) và hồ sơ đào tạo của chính mình (/daotao).\n\n"
-    "Cứ gõ câu hỏi như khi nhắn tin, có dấu hay không dấu đều được, ví dụ: "
-    "<i>tiêu chí 18 là gì</i>. Hoặc bấm <b>📚 Chủ đề</b> để xem theo chủ đề.\n\n"
+    "Sau khi liên kết tài khoản, bạn xem được tình hình nông thôn mới của xã mình, hồ sơ "
+    "đào tạo của chính mình và đăng ký khóa học.\n\n"
+    "Cứ gõ như khi nhắn tin, có dấu hay không dấu đều được, ví dụ: "
+    "<i>tiêu chí 18 là gì</i>, <i>xã mình đạt mấy tiêu chí</i>, <i>sắp tới có lớp nào</i>. "
+    "Hoặc bấm <b>📚 Chủ đề</b> để xem theo chủ đề.\n\n"
     "Mỗi câu trả lời đều ghi giai đoạn áp dụng và văn bản căn cứ. "
     "Khi không chắc chắn, tôi sẽ nói rõ là chưa có câu trả lời."
 )
 
 HELP = (
     "<b>Cách dùng Trợ lý NTM</b>\n\n"
-    "• Gõ câu hỏi bằng tiếng Việt, có dấu hay không dấu, viết tắt quen thuộc "
-    "(ntm, cb, tc, qđ…) đều được.\n"
-    "• Nếu câu hỏi chưa rõ, tôi sẽ gợi ý vài câu gần nhất để bạn chọn.\n"
-    "• Nếu chưa có câu trả lời đáng tin cậy, tôi sẽ nói rõ thay vì đoán.\n\n"
+    "Cứ gõ điều bạn cần như khi nhắn tin, có dấu hay không dấu, viết tắt quen thuộc "
+    "(ntm, cb, tc, qđ…) đều được. Ví dụ:\n"
+    "• <i>tiêu chí 9 giai đoạn 2026-2030 gồm gì</i> – hỏi quy định;\n"
+    "• <i>xã mình còn thiếu tiêu chí nào</i> – tình hình xã của bạn;\n"
+    "• <i>tôi còn thiếu gì để đạt chuẩn</i> – chuẩn của bạn và hạn đạt chuẩn;\n"
+    "• <i>tôi đã học những lớp nào</i> – hồ sơ đào tạo;\n"
+    "• <i>sắp tới có lớp nào</i>, <i>đăng ký lớp trung cấp lý luận chính trị</i>;\n"
+    "• <i>xã Bình Lợi đạt mấy tiêu chí</i> – tra một xã bất kỳ.\n\n"
+    "Nếu câu hỏi chưa rõ, tôi gợi ý vài câu gần nhất để bạn chọn; nếu chưa có câu trả lời "
+    "đáng tin cậy, tôi nói rõ thay vì đoán.\n\n"
     "<b>Các lệnh</b>\n"
-    "/chude – xem câu hỏi theo chủ đề\n"
-    "/lienket – liên kết tài khoản với hồ sơ cán bộ (chia sẻ số điện thoại)\n"
-    "/xa – tình hình nông thôn mới của xã mình; /xa TÊN XÃ – tra một xã bất kỳ\n"
-    "/daotao – hồ sơ đào tạo của chính mình\n"
-    "/khoahoc – các khóa học sắp tới\n"
-    "/batthongbao – nhận lại thông báo khóa học\n"
-    "/huylienket – hủy liên kết tài khoản\n"
-    "/help – hướng dẫn này\n"
-    "/start – giới thiệu và bàn phím chính"
+    "{commands}"
 )
 
 NO_ANSWER = (
@@ -82,94 +84,154 @@ NO_ANSWER = (
     "• hỏi Văn phòng điều phối nông thôn mới của tỉnh hoặc cán bộ phụ trách của xã.\n\n"
     "Câu hỏi của bạn đã được lưu lại để điều phối viên xem và bổ sung vào kho câu hỏi."
 )
-
+ASK_COORDINATOR = (
+    "Hiện trợ lý chưa chuyển được câu hỏi tới điều phối viên ngay trong Telegram. Bạn liên "
+    "hệ trực tiếp Văn phòng điều phối nông thôn mới của tỉnh, thành phố hoặc cán bộ phụ "
+    "trách nông thôn mới của xã.\n\n"
+    "Những câu trợ lý chưa trả lời được đều được lưu lại (không kèm tên, số điện thoại) để "
+    "điều phối viên xem và bổ sung vào kho câu hỏi."
+)
 COORDINATOR_FILES = (
     "Gửi tệp .xlsx hoặc .csv theo mẫu (ntm-bot template) để nhập danh sách cán bộ, "
     "tình hình xã, khóa học, kết quả đào tạo: trợ lý cho xem trước rồi mới ghi."
 )
 GREETING_ONLY = "Chào bạn! Bạn cứ gõ câu hỏi về nông thôn mới, hoặc bấm /chude để xem theo chủ đề."
 YOU_ARE_WELCOME = "Rất vui được giúp bạn! Cần gì bạn cứ hỏi tiếp nhé."
-_THANKS = ("cam on", "thank", "tks")
+SMALL_TALK = (
+    "Tôi là trợ lý về chương trình nông thôn mới nên chưa trò chuyện được chuyện này. Bạn "
+    "hỏi tôi về tiêu chí, chuẩn cán bộ, đào tạo, công nhận xã… hoặc bấm /chude nhé."
+)
 THANKS_UP = "Cảm ơn bạn! Góp ý đã được ghi nhận."
 THANKS_DOWN = "Cảm ơn bạn! Điều phối viên sẽ rà soát lại câu trả lời này."
 NOTHING_UNANSWERED = "Chưa có câu hỏi nào mà trợ lý chưa trả lời được."
 UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lệnh."
 STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
+DETAILS_BUTTON = "📄 Chi tiết, căn cứ đầy đủ"
+SUGGEST_INTRO = "Có phải bạn muốn hỏi một trong các câu sau? Bấm số tương ứng:"
 
 
 @dataclass(frozen=True)
-class Command:
-    name: str
-    description: str  # shown in the phone's command menu
+class Ask:
+    """One request for an action: who asks, and how."""
+
+    user: User
+    args: str = ""  # what follows a command: "/xa Bình Lợi"
+    words: str = ""  # the message, when the action was asked for in words
 
 
-COMMANDS = (
-    Command("start", "Giới thiệu trợ lý"),
-    Command("chude", "Xem câu hỏi theo chủ đề"),
-    Command("xa", "Tình hình nông thôn mới của xã"),
-    Command("daotao", "Hồ sơ đào tạo của tôi"),
-    Command("khoahoc", "Các khóa học sắp tới"),
-    Command("lienket", "Liên kết tài khoản với hồ sơ cán bộ"),
-    Command("huylienket", "Hủy liên kết tài khoản"),
-    Command("batthongbao", "Nhận lại thông báo khóa học"),
-    Command("help", "Hướng dẫn sử dụng"),
-)
-# Coordinator commands are not in the public menu.
-COORDINATOR_COMMANDS = (
-    Command("thongbao", "Soạn thông báo khóa học"),
-    Command("huythongbao", "Hủy thông báo đang chờ đến giờ gửi"),
-    Command("dangkykhoahoc", "Danh sách đăng ký một khóa (gõ kèm mã khóa)"),
-    Command("chuatraloi", "Câu hỏi chưa trả lời được"),
-    Command("reload", "Nạp lại kho tri thức"),
-)
+Handler = Callable[[Ask], Awaitable[list[Reply]]]
+ButtonHandler = Callable[[str, User, "tuple[int, int] | None"], Awaitable[list[Reply]]]
 
 
 class Assistant:
     def __init__(self, config: Config, knowledge: Knowledge, database: Database) -> None:
         self.config = config
-        self.knowledge = knowledge
-        self.matcher = Matcher(knowledge, config.matching)
         self.db = database
         self.imports = ImportDesk(config, database)
         self.announcements = AnnounceDesk(config, database)
+        self._use(knowledge, Matcher(knowledge, config.matching))
+        # What an unlinked cadre asked for, shown once the account is linked.
+        self._after_link: dict[int, tuple[str, Ask]] = {}
+        db, lexicon = database, lambda: self.knowledge.lexicon
+        self.actions: dict[str, Handler] = {
+            "start": self._start,
+            "help": self._help,
+            "chude": lambda _ask: _say(self._categories()),
+            "xa": self._commune,
+            "daotao": lambda ask: account.training(db, config, lexicon(), ask.args, ask.user),
+            "chuan": lambda ask: account.standard(db, lexicon(), ask.user),
+            "khoahoc": lambda ask: enrolment.course_list(db, ask.user),
+            "dangky": lambda ask: enrolment.register_in_words(
+                db, lexicon(), f"{ask.args} {ask.words}", ask.user
+            ),
+            "lienket": lambda _ask: account.ask_contact(),
+            "huylienket": lambda ask: account.unlink(db, ask.user),
+            "tatthongbao": lambda ask: enrolment.unsubscribe(db, ask.user),
+            "batthongbao": lambda ask: enrolment.subscribe(db, ask.user),
+            "hoidieuphoi": lambda _ask: _say(Reply(ASK_COORDINATOR)),
+            "id": self._whoami,
+            "camon": lambda _ask: _say(Reply(YOU_ARE_WELCOME)),
+            "chao": lambda _ask: _say(Reply(GREETING_ONLY)),
+            "trochuyen": lambda _ask: _say(Reply(SMALL_TALK)),
+            "thongbao": lambda ask: self.announcements.start(ask.args, ask.user),
+            "huythongbao": lambda ask: self.announcements.scheduled(ask.args, ask.user),
+            "dangkykhoahoc": lambda ask: self.announcements.registrations(ask.args, ask.user),
+            "chuatraloi": self._unanswered,
+            "reload": self._reload,
+        }
+        self._commands = {spec.command: spec.id for spec in ACTIONS if spec.command}
+        self._buttons: dict[str, ButtonHandler] = {
+            "a": self._entry_button,
+            "src": self._details_button,
+            "c": self._category_button,
+            "cats": lambda _v, _u, _m: _say(self._categories()),
+            "do": self._action_button,
+            "tb": self.announcements.button,
+            "bc": lambda value, user, _m: self.announcements.cancel(value, user),
+            "reg": lambda value, user, _m: enrolment.register(db, value, user),
+            "unsub": lambda _v, user, _m: enrolment.unsubscribe(db, user),
+            "imp": self._import_button,
+            "x": self._commune_button,
+            "fb": self._vote_button,
+        }
+
+    def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
+        self.knowledge, self.matcher = knowledge, matcher
+        self.router = Router(knowledge, matcher)
 
     # --- entry points ----------------------------------------------------------------
 
     async def message(self, text: str, user: User) -> list[Reply]:
-        """A typed message: a command ("/chude", "/xa Bình Lợi") or a question."""
+        """A typed message: a command ("/chude", "/xa Bình Lợi") or anything else."""
         if text.startswith("/"):
             word, _, args = text.partition(" ")
             return await self.command(word[1:].split("@")[0], args.strip(), user)
         return await self.text(text, user)
 
     async def command(self, name: str, args: str, user: User) -> list[Reply]:
-        data = (self.db, self.config)
-        handlers: dict[str, Callable[[str, User], Awaitable[list[Reply]]]] = {
-            "start": self._start,
-            "help": self._help,
-            "chude": self._browse,
-            "chuatraloi": self._unanswered,
-            "reload": self._reload,
-            "lienket": partial(account.ask_contact, *data),
-            "huylienket": partial(account.unlink, *data),
-            "xa": partial(account.commune, *data),
-            "daotao": partial(account.training, *data),
-            "khoahoc": partial(account.upcoming_courses, *data),
-            "batthongbao": partial(account.subscribe, *data),
-            "thongbao": self.announcements.start,
-            "dangkykhoahoc": self.announcements.registrations,
-            "huythongbao": self.announcements.scheduled,
-            "id": self._whoami,
-        }
-        handler = handlers.get(name.lower())
-        return await handler(args, user) if handler else [Reply(UNKNOWN_COMMAND)]
+        """A slash command, also typed with diacritics or spaces ("/xã", "/đào tạo")."""
+        action = self._commands.get(_command_key(name))
+        if action is None and args:
+            action, args = self._commands.get(_command_key(name + args)), ""
+        if action is None:
+            return [Reply(UNKNOWN_COMMAND)]
+        return await self.run(action, Ask(user, args=args))
+
+    async def text(self, text: str, user: User) -> list[Reply]:
+        if self.announcements.waiting(user):
+            return await self.announcements.typed(text, user)
+        if account.typed_phone(text):
+            return [Reply(account.TYPED_PHONE)]
+        route = self.router.route(text, coordinator=self.config.is_coordinator(user.id))
+        if route.kind == "action":
+            return await self.run(route.target, Ask(user, words=text))
+        if route.kind == "answer":
+            return [self._answer(self.knowledge.entries[route.target])]
+        await self._remember_unanswered(text, route)
+        if route.kind == "suggest" and self.router.suggestions(route.match):
+            return [self._suggest(route.match)]
+        return [Reply(NO_ANSWER, rows([Button("📚 Xem theo chủ đề", "cats")]))]
+
+    async def run(self, action: str, ask: Ask) -> list[Reply]:
+        """Run an action for `ask.user`; every right is checked here or in the action."""
+        if BY_ID[action].coordinator and not self.config.is_coordinator(ask.user.id):
+            return [Reply(COORDINATORS_ONLY)]
+        replies = await self.actions[action](ask)
+        # An unlinked cadre was shown the contact button: the request waits for the link.
+        if action != "lienket" and any(r.contact_button for r in replies):
+            self._after_link[ask.user.id] = (action, ask)
+        return replies
 
     async def contact(
         self, phone_number: str, contact_user_id: int | None, user: User
     ) -> list[Reply]:
         """A phone number shared with Telegram's contact button."""
         replies = await account.contact(self.db, phone_number, contact_user_id, user)
-        return [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
+        replies = [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
+        waiting = self._after_link.pop(user.id, None)
+        if waiting is not None and await account.is_linked(self.db, user):
+            replies += await self.run(*waiting)
+        return replies
 
     async def document(
         self,
@@ -182,78 +244,45 @@ class Assistant:
         """A file sent in the chat: a coordinator's import, previewed before it is written."""
         return await self.imports.receive(filename, size, caption, fetch, user)
 
-    async def text(self, text: str, user: User) -> list[Reply]:
-        if self.announcements.waiting(user):
-            return await self.announcements.typed(text, user)
-        action = KEYBOARD_ACTIONS.get(text.strip())
-        if action:
-            return await self.command(action, "", user)
-        if account.typed_phone(text):
-            return [Reply(account.TYPED_PHONE)]
-        if _is_thanks(text):
-            return [Reply(YOU_ARE_WELCOME)]
-        match = self.matcher.match(text)
-        if match.decision != "answer":
-            await self._remember_unanswered(match)
-        return [self._reply_to_match(match)]
-
     async def button(
         self, data: str, user: User, message: tuple[int, int] | None = None
     ) -> list[Reply]:
         """A button pressed under `message` (chat id, message id). The data is only a hint
         of what was pressed: every right is checked again from `user`."""
         kind, _, value = data.partition(":")
-        if kind == "a" and value in self.knowledge.entries:
-            return [self._answer(self.knowledge.entries[value])]
-        if kind == "c" and self.knowledge.category(value):
-            return [self._category(value)]
-        if kind == "cats":
-            return [self._categories()]
-        if kind == "tb":
-            return await self.announcements.button(value, user, message)
-        if kind == "bc":
-            return await self.announcements.cancel(value, user)
-        if kind == "reg" and value:
-            return await self.announcements.register(value, user)
-        if kind == "unsub":
-            return await self.announcements.unsubscribe(user)
-        if kind == "imp":
-            token, _, choice = value.rpartition(":")
-            return await self.imports.answer(token, choice, user)
-        if kind == "x" and value.isdigit():
-            return await account.commune_by_code(self.db, int(value)) or [Reply(STALE_BUTTON)]
-        if kind == "fb":
-            entry_id, _, vote = value.rpartition(":")
-            if entry_id in self.knowledge.entries and vote in ("0", "1"):
-                await self.db.run(feedback.record_vote, user.id, entry_id, int(vote), _now())
-                return [Reply(THANKS_UP if vote == "1" else THANKS_DOWN, toast=True)]
-        return [Reply(STALE_BUTTON)]
+        handler = self._buttons.get(kind)
+        replies = await handler(value, user, message) if handler else []
+        return replies or [Reply(STALE_BUTTON)]
 
-    # --- replies ---------------------------------------------------------------------
+    # --- actions ---------------------------------------------------------------------
 
-    async def _start(self, _args: str, user: User) -> list[Reply]:
-        name = f" {escape(user.first_name)}" if user.first_name else ""
+    async def _start(self, ask: Ask) -> list[Reply]:
+        name = f" {escape(ask.user.first_name)}" if ask.user.first_name else ""
         return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
 
-    async def _whoami(self, _args: str, user: User) -> list[Reply]:
+    async def _help(self, ask: Ask) -> list[Reply]:
+        coordinator = self.config.is_coordinator(ask.user.id)
+        public = [f"/{s.command} – {s.description.lower()}" for s in menu(False)]
+        text = HELP.format(commands="\n".join(public))
+        if coordinator:
+            lines = [f"/{s.command} – {s.description.lower()}" for s in menu(True) if s.coordinator]
+            text += "\n".join(["", "", "<b>Dành cho điều phối viên</b>", *lines, COORDINATOR_FILES])
+        return [Reply(text)]
+
+    async def _commune(self, ask: Ask) -> list[Reply]:
+        if ask.args:
+            return await account.commune(self.db, ask.args, ask.user)
+        if ask.words:
+            return await account.commune_in_words(self.db, ask.words, ask.user)
+        return await account.own_commune(self.db, ask.user)
+
+    async def _whoami(self, ask: Ask) -> list[Reply]:
         """One's own Telegram id: what a coordinator gives to be listed in the config."""
-        role = "điều phối viên" if self.config.is_coordinator(user.id) else "người dùng"
-        return [Reply(f"Mã Telegram của bạn: <code>{user.id}</code> (vai: {role}).")]
+        role = "điều phối viên" if self.config.is_coordinator(ask.user.id) else "người dùng"
+        return [Reply(f"Mã Telegram của bạn: <code>{ask.user.id}</code> (vai: {role}).")]
 
-    async def _help(self, _args: str, user: User) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
-            return [Reply(HELP)]
-        lines = [f"/{c.name} – {c.description.lower()}" for c in COORDINATOR_COMMANDS]
-        extra = "\n".join(["", "<b>Dành cho điều phối viên</b>", *lines, COORDINATOR_FILES])
-        return [Reply(HELP + "\n" + extra)]
-
-    async def _browse(self, _args: str, _user: User) -> list[Reply]:
-        return [self._categories()]
-
-    async def _reload(self, _args: str, user: User) -> list[Reply]:
+    async def _reload(self, ask: Ask) -> list[Reply]:
         """Reload the FAQ from disk; an invalid edit leaves the running one in place."""
-        if not self.config.is_coordinator(user.id):
-            return [Reply(COORDINATORS_ONLY)]
         try:
             knowledge, matcher = await asyncio.to_thread(self._load, self.config.knowledge_dir)
         except KnowledgeError as exc:
@@ -266,11 +295,11 @@ class Assistant:
             if len(exc.problems) > len(shown):
                 lines.append(f"… và {len(exc.problems) - len(shown)} lỗi khác (xem ntm-bot check).")
             return [Reply("\n".join(lines))]
-        self.knowledge, self.matcher = knowledge, matcher
+        self._use(knowledge, matcher)
         return [
             Reply(
                 f"Đã nạp lại kho tri thức: {len(knowledge.entries)} mục "
-                f"trong {len(knowledge.categories)} chủ đề."
+                f"trong {len(knowledge.categories)} chủ đề, {len(knowledge.actions)} thao tác."
             )
         ]
 
@@ -278,9 +307,7 @@ class Assistant:
         knowledge = load_knowledge(directory)
         return knowledge, Matcher(knowledge, self.config.matching)
 
-    async def _unanswered(self, _args: str, user: User) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
-            return [Reply(COORDINATORS_ONLY)]
+    async def _unanswered(self, _ask: Ask) -> list[Reply]:
         items = await self.db.run(feedback.top_unanswered, 20)
         if not items:
             return [Reply(NOTHING_UNANSWERED)]
@@ -290,35 +317,72 @@ class Assistant:
             lines.append(f"{number}. «{escape(item.example)}» – {item.count} lần, gần nhất {last}")
         return [Reply("\n".join(lines))]
 
-    async def _remember_unanswered(self, match: Match) -> None:
+    # --- buttons ---------------------------------------------------------------------
+
+    async def _entry_button(self, value: str, _user: User, _m: object) -> list[Reply]:
+        entry = self.knowledge.entries.get(value)
+        return [self._answer(entry)] if entry else []
+
+    async def _details_button(self, value: str, _user: User, _m: object) -> list[Reply]:
+        entry = self.knowledge.entries.get(value)
+        return [Reply(render_details(entry))] if entry else []
+
+    async def _category_button(self, value: str, _user: User, _m: object) -> list[Reply]:
+        return [self._category(value)] if self.knowledge.category(value) else []
+
+    async def _action_button(self, value: str, user: User, _m: object) -> list[Reply]:
+        return await self.run(value, Ask(user)) if value in self.actions else []
+
+    async def _import_button(self, value: str, user: User, _m: object) -> list[Reply]:
+        token, _, choice = value.rpartition(":")
+        return await self.imports.answer(token, choice, user)
+
+    async def _commune_button(self, value: str, _user: User, _m: object) -> list[Reply]:
+        return await account.commune_by_code(self.db, int(value)) if value.isdigit() else []
+
+    async def _vote_button(self, value: str, user: User, _m: object) -> list[Reply]:
+        entry_id, _, vote = value.rpartition(":")
+        if entry_id not in self.knowledge.entries or vote not in ("0", "1"):
+            return []
+        await self.db.run(feedback.record_vote, user.id, entry_id, int(vote), _now())
+        return [Reply(THANKS_UP if vote == "1" else THANKS_DOWN, toast=True)]
+
+    # --- replies ---------------------------------------------------------------------
+
+    async def _remember_unanswered(self, text: str, route: Route) -> None:
         """Best effort: a question is still answered "no answer" if it cannot be stored."""
-        normalized = " ".join(self.matcher.query_tokens(match.question))
+        normalized = " ".join(self.matcher.query_tokens(text))
         if not normalized:
             return
         try:
             await self.db.run(
-                feedback.record_unanswered,
-                normalized,
-                match.question.strip(),
-                match.decision,
-                _now(),
+                feedback.record_unanswered, normalized, text.strip(), route.kind, _now()
             )
         except sqlite3.Error:
             log.warning("Could not store an unanswered question", exc_info=True)
 
-    def _reply_to_match(self, match: Match) -> Reply:
-        if match.decision == "answer":
-            return self._answer(self.knowledge.entries[match.id])
-        if match.decision == "suggest":
-            buttons = [_entry_button(self.knowledge.entries[c.id]) for c in match.suggestions]
-            buttons.append(Button("Không phải – xem theo chủ đề", "cats"))
-            return Reply("Có phải bạn muốn hỏi:", rows(buttons))
-        if not self.matcher.query_tokens(match.question):
-            return Reply(GREETING_ONLY)
-        return Reply(NO_ANSWER, rows([Button("📚 Xem theo chủ đề", "cats")]))
+    def _suggest(self, match: Match) -> Reply:
+        """Candidates listed in full in the message (each with its period); buttons by number."""
+        lines, buttons = [SUGGEST_INTRO, ""], []
+        for number, target in enumerate(self.router.suggestions(match), 1):
+            if target in self.knowledge.actions:
+                question, data = self.knowledge.actions[target].question, f"do:{target}"
+                lines.append(f"{number}. {escape(question)} (thao tác của trợ lý)")
+            else:
+                entry = self.knowledge.entries[target]
+                data = f"a:{target}"
+                lines.append(f"{number}. {escape(entry.question)} ({escape(entry.period)})")
+            buttons.append(Button(str(number), data))
+        other = (Button("Không phải – xem theo chủ đề", "cats"),)
+        return Reply("\n".join(lines), (tuple(buttons), other))
 
     def _answer(self, entry: Entry) -> Reply:
-        related = [
+        buttons = []
+        for action in entry.actions[:_ACTION_BUTTONS]:
+            label = f"▶️ {self.knowledge.actions[action].question}"
+            buttons.append(Button(short_label(label), f"do:{action}"))
+        buttons.append(Button(DETAILS_BUTTON, f"src:{entry.id}"))
+        buttons += [
             _entry_button(self.knowledge.entries[r])
             for r in entry.related
             if r in self.knowledge.entries
@@ -327,7 +391,7 @@ class Assistant:
             Button("👍 Hữu ích", f"fb:{entry.id}:1"),
             Button("👎 Chưa đúng", f"fb:{entry.id}:0"),
         )
-        return Reply(render_answer(entry), (*rows(related), votes))
+        return Reply(render_answer(entry), (*rows(buttons), votes))
 
     def _categories(self) -> Reply:
         buttons = [Button(c.title, f"c:{c.id}") for c in self.knowledge.categories]
@@ -340,18 +404,18 @@ class Assistant:
         return Reply(f"<b>{escape(category.title)}</b>\nChọn câu hỏi:", rows(buttons))
 
 
+async def _say(*replies: Reply) -> list[Reply]:
+    return list(replies)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _is_thanks(text: str) -> bool:
-    """A short thank-you ("cảm ơn ad nhiều ạ"), not a question that happens to thank."""
-    folded = fold(text.lower())
-    return len(folded.split()) <= 6 and any(word in folded for word in _THANKS)
+def _command_key(name: str) -> str:
+    """'/Đào_tạo', '/xã', '/dao tao' -> 'daotao', 'xa': how a typed command is looked up."""
+    return "".join(ch for ch in fold(name.lower()) if ch.isalnum())
 
 
 def _entry_button(entry: Entry) -> Button:
-    text = entry.question
-    if len(text) > _BUTTON_TEXT_LIMIT:
-        text = text[: _BUTTON_TEXT_LIMIT - 1].rstrip() + "…"
-    return Button(text, f"a:{entry.id}")
+    return Button(short_label(entry.question), f"a:{entry.id}")

@@ -19,8 +19,9 @@ from bot.config import Config, ConfigError, load_config
 from bot.db import Database, DatabaseError
 from bot.importer import KINDS
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
-from bot.matcher import Match, Matcher
+from bot.matcher import Matcher
 from bot.replies import User
+from bot.routing import Route, Router
 
 _CLI_USER = User(0)
 CONFIG_OPTION = click.option(
@@ -129,10 +130,10 @@ def ask(
     config = _config(config_path)
     knowledge = _knowledge(config.knowledge_dir)
     if batch is not None or as_json:
-        matcher = Matcher(knowledge, config.matching)
+        router = Router(knowledge, Matcher(knowledge, config.matching))
         lines = (line.rstrip("\n") for line in batch) if batch else [question]
         for line in lines:
-            click.echo(json.dumps(match_json(matcher.match(line)), ensure_ascii=False))
+            click.echo(json.dumps(route_json(line, router.route(line)), ensure_ascii=False))
         return
     with _database(config) as database:
         replies = asyncio.run(Assistant(config, knowledge, database).text(question, _CLI_USER))
@@ -372,13 +373,25 @@ def restore(config_path: Path | None, file: Path, yes: bool) -> None:
     click.echo(f"Đã khôi phục {config.database} từ {file}.")
 
 
-def match_json(match: Match) -> dict:
+def route_json(question: str, route: Route) -> dict:
+    """What the bot does with `question`: an FAQ answer or an action of the assistant
+    ("kind"), a suggestion, or no answer (small talk counts as no answer)."""
+    answered = route.kind in ("answer", "action") and not route.social
+    decision = "answer" if answered else "suggest" if route.kind == "suggest" else "none"
+    candidates = route.match.candidates if route.match else ()
     return {
-        "question": match.question,
-        "decision": match.decision,
-        "id": match.id,
-        "score": match.score,
+        "question": question,
+        "decision": decision,
+        "id": route.target if answered else None,
+        "kind": ("action" if route.kind == "action" else "faq") if answered else None,
+        "score": candidates[0].score if candidates else 0.0,
         "candidates": [
-            {"id": c.id, "score": c.score, "question": c.question} for c in match.candidates
+            {
+                "id": c.id,
+                "kind": "action" if c.is_action else "faq",
+                "score": c.score,
+                "question": c.question,
+            }
+            for c in candidates
         ],
     }

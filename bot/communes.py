@@ -85,6 +85,36 @@ def find_communes(db: sqlite_utils.Database, query: str, limit: int = 6) -> list
     return [_ref(db, code) for _, score, code in hits if score >= best - NAME_SPREAD]
 
 
+# A commune is named after its kind: "xã Bình Lợi", "phuong tan dinh", "đặc khu Côn Đảo".
+_KIND_WORDS = {("xa",), ("phuong",), ("dac", "khu")}
+_NAME_WORDS = 4  # the longest commune name, in words, looked for after the kind
+# "xã mình", "xã em": the speaker's own commune, not one named so.
+_OWN = {"minh", "toi", "em", "nha", "ta", "chung", "anh", "chi", "ban", "cua", "nay", "do"}
+
+
+def commune_in_words(db: sqlite_utils.Database, words: str) -> list[CommuneRef]:
+    """The commune a sentence names ("xa binh loi dat may tieu chi"): exact names only, so
+    "xã mình" or a loose word never stands for some commune."""
+    tokens = folded(words).split()
+    for i in range(len(tokens)):
+        for kind in _KIND_WORDS:
+            if tuple(tokens[i : i + len(kind)]) != kind:
+                continue
+            rest = tokens[i + len(kind) : i + len(kind) + _NAME_WORDS]
+            if not rest or rest[0] in _OWN:
+                continue
+            for size in range(len(rest), 0, -1):
+                found = db.execute(
+                    "SELECT c.code, c.name, p.name FROM communes c"
+                    " JOIN provinces p ON p.code = c.province_code WHERE c.search = ?"
+                    " ORDER BY p.name",
+                    [" ".join(rest[:size])],
+                ).fetchall()
+                if found:
+                    return [CommuneRef(*row) for row in found]
+    return []
+
+
 def commune_status(db: sqlite_utils.Database, code: int) -> CommuneStatus | None:
     row = db.execute(
         "SELECT ntm_group, level, level_year, level_decision, updated, demo"

@@ -1,31 +1,60 @@
-"""`ntm-bot chat`: the assistant in a terminal, showing what the bot would send."""
+"""`ntm-bot chat`: the assistant in a terminal, showing what the bot would send.
+
+Inline buttons and the keys of the persistent keyboard are numbered; typing a number
+presses it. Lines can be edited and recalled with the arrow keys (readline), and the
+history is kept between sessions.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.assistant import Assistant
-from bot.replies import Button, Reply, User
+from bot.normalize import fold
+from bot.replies import Reply, User
 from bot.telegram_html import to_plain
 
 CONSOLE_USER = User(1)
 EXIT_WORDS = {"/thoat", "/exit", "/quit"}
+HISTORY_FILE = Path.home() / ".ntm-bot-history"
 INTRO = (
-    "Trợ lý NTM – trò chuyện trên máy tính. Gõ câu hỏi, một lệnh (/start, /chude, /xa, "
-    "/daotao, /help) hoặc số thứ tự của nút để bấm. Gõ /thoat hoặc Ctrl-D để thoát."
+    "Trợ lý NTM – trò chuyện trên máy tính. Gõ câu hỏi hoặc điều bạn cần (xã mình đạt mấy "
+    "tiêu chí, tôi còn thiếu gì để đạt chuẩn…), một lệnh (/start, /chude, /xa, /daotao, "
+    "/help) hoặc số thứ tự của nút để bấm. Gõ /thoat hoặc Ctrl-D để thoát."
 )
 
 
 def chat(
     assistant: Assistant,
-    read: Callable[[str], str] = input,
+    read: Callable[[str], str] | None = None,
     write: Callable[[str], None] = print,
     user: User = CONSOLE_USER,
 ) -> None:
     write(INTRO)
-    with asyncio.Runner() as runner:
-        _loop(assistant, runner, read, write, user)
+    with _line_editing(read is None), asyncio.Runner() as runner:
+        _loop(assistant, runner, read or input, write, user)
+
+
+@contextlib.contextmanager
+def _line_editing(enabled: bool):
+    """Arrow keys and history for `input`, where the platform has readline."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input still works
+        enabled = False
+    if enabled:
+        with contextlib.suppress(OSError):
+            readline.read_history_file(HISTORY_FILE)
+        readline.set_history_length(1000)
+    try:
+        yield
+    finally:
+        if enabled:
+            with contextlib.suppress(OSError):
+                readline.write_history_file(HISTORY_FILE)
 
 
 def _loop(
@@ -35,29 +64,35 @@ def _loop(
     write: Callable[[str], None],
     user: User,
 ) -> None:
-    buttons: list[Button] = []
+    # What each number presses: ("button", callback data) or ("text", a keyboard label).
+    pressable: list[tuple[str, str]] = []
     while True:
         try:
             line = read("\nBạn: ").strip()
         except (EOFError, KeyboardInterrupt):
             write("")
             return
-        if line in EXIT_WORDS:
+        if fold(line.lower()).replace(" ", "") in EXIT_WORDS:
             return
         if not line:
             continue
-        if line.isdigit() and 1 <= int(line) <= len(buttons):
-            replies = runner.run(assistant.button(buttons[int(line) - 1].data, user))
+        if line.isdigit() and 1 <= int(line) <= len(pressable):
+            kind, payload = pressable[int(line) - 1]
+            if kind == "button":
+                replies = runner.run(assistant.button(payload, user))
+            else:
+                replies = runner.run(assistant.message(payload, user))
         else:
             replies = runner.run(assistant.message(line, user))
-        buttons = []
+        pressable = []
         for reply in replies:
-            write(render(reply, first_number=len(buttons) + 1))
-            buttons.extend(b for row in reply.buttons for b in row)
+            write(render(reply, first_number=len(pressable) + 1))
+            pressable += [("button", b.data) for row in reply.buttons for b in row]
+            pressable += [("text", label) for row in reply.keyboard for label in row]
 
 
 def render(reply: Reply, first_number: int = 1) -> str:
-    """A reply as plain text, its inline buttons numbered, its keyboard listed."""
+    """A reply as plain text, its inline buttons and keyboard keys numbered."""
     lines = ["", "Trợ lý:", to_plain(reply.text)]
     number = first_number
     for row in reply.buttons:
@@ -67,6 +102,10 @@ def render(reply: Reply, first_number: int = 1) -> str:
     if reply.contact_button:
         lines.append(f"  [{reply.contact_button}] (nút này chỉ có trên Telegram)")
     if reply.keyboard:
-        keys = "  ".join(f"[{label}]" for row in reply.keyboard for label in row)
-        lines.append(f"  Bàn phím: {keys}")
+        keys = []
+        for row in reply.keyboard:
+            for label in row:
+                keys.append(f"[{number}] {label}")
+                number += 1
+        lines.append("  Bàn phím: " + "  ".join(keys))
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from bot.knowledge import Knowledge
 from bot.matcher import Matcher
 from bot.normalize import clean, tokenize
+from bot.routing import Router
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,19 @@ def figures(
 def evaluate(
     knowledge: Knowledge, matcher: Matcher, questions: Sequence[Question]
 ) -> list[Figures]:
+    """Ours as a cadre meets it: through the router, so an action that does what an
+    expected entry explains (the entry's `action`) is a right answer, and small talk is
+    not an answer."""
+    router = Router(knowledge, matcher)
     ours = []
     for question in questions:
-        match = matcher.match(question.text)
-        ours.append(
-            Ranked(
-                tuple(c.id for c in match.candidates),
-                tuple(c.score for c in match.candidates),
-                match.decision == "answer",
-            )
-        )
-    results = [figures("Trợ lý NTM (matcher)", questions, ours)]
+        route = router.route(question.text)
+        candidates = route.match.candidates if route.match else ()
+        ids = tuple(c.id for c in candidates) or (route.target,)
+        answered = route.kind in ("answer", "action") and not route.social
+        ours.append(Ranked(ids, tuple(c.score for c in candidates), answered))
+    doing = [_with_actions(q, knowledge) for q in questions]
+    results = [figures("Trợ lý NTM", doing, ours)]
     for name, system in (
         ("rapidfuzz WRatio", _rapidfuzz_baseline),
         ("BM25 (bm25s)", _bm25_baseline),
@@ -116,6 +119,13 @@ def format_table(results: Sequence[Figures], total: int, in_scope: int) -> str:
         "trong 3 ứng viên đầu; từ chối: câu ngoài phạm vi không bị trả lời (% câu ngoài phạm vi).",
     ]
     return "\n".join(lines)
+
+
+def _with_actions(question: Question, knowledge: Knowledge) -> Question:
+    actions = {
+        a for e in question.expect if e in knowledge.entries for a in knowledge.entries[e].actions
+    }
+    return Question(question.text, question.expect | actions)
 
 
 # --- baselines ------------------------------------------------------------------------

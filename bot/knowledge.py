@@ -10,17 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot import telegram_html
+from bot.actions import BY_ID as KNOWN_ACTIONS
+from bot.courtesy import Courtesy
 from bot.normalize import Lexicon, normalize
 from bot.yaml_lines import LineDict, LineList, YamlSyntaxError
 from bot.yaml_lines import load as load_yaml
 
 SYNONYMS_FILE = "synonyms.yaml"
 CATALOGUE_FILE = "catalogue.yaml"
+ACTIONS_FILE = "actions.yaml"
+MIN_ACTION_PHRASINGS = 3
+_COURTESY_KINDS = ("thanks", "greetings", "polite", "questions")
 MIN_ALTERNATES = 6
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SOURCE_DATE = re.compile(r"^(?:(?:\d{1,2}/)?\d{1,2}/)?(?:19|20)\d\d$")
@@ -35,7 +40,7 @@ _ENTRY_FIELDS = {
     "related",
     "tags",
     "details",
-    "action",
+    "actions",
 }
 _SOURCE_FIELDS = {"doc", "date", "title", "url", "article"}
 # How documents are cited in the short "Căn cứ" line: number and kind, as cadres cite them.
@@ -79,7 +84,7 @@ class Entry:
     related: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     details: str | None = None  # shown behind a button, after the short answer
-    action: str | None = None  # the assistant action that does what this entry explains
+    actions: tuple[str, ...] = ()  # the assistant's actions that do what this entry explains
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -95,10 +100,25 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Action:
+    """An action of the assistant (bot.actions) and the words cadres ask for it with."""
+
+    id: str
+    question: str  # how a suggestion names it: "Xem tình hình nông thôn mới của xã tôi"
+    alternates: tuple[str, ...]
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.alternates)
+
+
+@dataclass(frozen=True)
 class Knowledge:
     categories: tuple[Category, ...]
     entries: dict[str, Entry]
     lexicon: Lexicon
+    actions: dict[str, Action] = field(default_factory=dict)
+    courtesy: Courtesy = field(default_factory=Courtesy)
 
     def category(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
@@ -145,7 +165,7 @@ def load_knowledge(directory: Path) -> Knowledge:
     # reported once, not again by every reference to it.
     declared: set[str] = set()
     for path in sorted(directory.glob("*.yaml")):
-        if path.name in (SYNONYMS_FILE, CATALOGUE_FILE):
+        if path.name in (SYNONYMS_FILE, CATALOGUE_FILE, ACTIONS_FILE):
             continue
         loaded = _load_category(path, problems, declared)
         if loaded is None:
@@ -166,14 +186,28 @@ def load_knowledge(directory: Path) -> Knowledge:
             entries[entry.id] = entry
             where[entry.id] = location
 
+    actions, action_where, courtesy = _load_actions(directory / ACTIONS_FILE, lexicon, problems)
+    for action_id, location in action_where.items():
+        if action_id in where:
+            first = where[action_id]
+            problems.append(
+                Problem(
+                    location.file,
+                    location.line,
+                    f"id '{action_id}' bị trùng với một mục ({first.file}:{first.line})",
+                )
+            )
     _check_related(entries, where, declared, problems)
-    _check_shared_phrasings(entries, where, lexicon, problems)
+    _check_entry_actions(entries, where, actions, action_where, problems)
+    phrased = [(e.id, e.phrasings, where[e.id]) for e in entries.values()]
+    phrased += [(a.id, a.phrasings, action_where[a.id]) for a in actions.values()]
+    _check_shared_phrasings(phrased, lexicon, problems)
     order = _check_catalogue(directory / CATALOGUE_FILE, entries, declared, problems)
     if problems:
         raise KnowledgeError(problems)
     # Catalogue categories in the catalogue's order, then any others by file name.
     categories.sort(key=lambda c: order.index(c.id) if c.id in order else len(order))
-    return Knowledge(tuple(categories), entries, lexicon)
+    return Knowledge(tuple(categories), entries, lexicon, actions, courtesy)
 
 
 def render_answer(entry: Entry) -> str:
@@ -294,7 +328,7 @@ def _parse_entry(
     if not isinstance(updated, dt.date) or isinstance(updated, dt.datetime):
         fail("updated", "updated phải là ngày dạng YYYY-MM-DD")
     details = _text(raw, "details", fail) if "details" in raw else None
-    action = _text(raw, "action", fail) if "action" in raw else None
+    actions = _string_list(raw, "actions", fail, required=False) or []
     for key, html in (("answer", answer), ("details", details)):
         for message in telegram_html.check(html or ""):
             fail(key, f"{key}: {message}")
@@ -312,11 +346,15 @@ def _parse_entry(
         related=tuple(related),
         tags=tuple(tags),
         details=details,
-        action=action,
+        actions=tuple(actions),
     )
-    for key, rendered in (("answer", render_answer(entry)), ("details", render_details(entry))):
+    shown = (
+        ("answer", "câu trả lời", render_answer(entry)),
+        ("details", "phần chi tiết", render_details(entry)),
+    )
+    for key, name, rendered in shown:
         if telegram_html.visible_length(rendered) > telegram_html.MESSAGE_LIMIT:
-            fail(key, f"{key} dài quá {telegram_html.MESSAGE_LIMIT} ký tự khi hiển thị")
+            fail(key, f"{name} dài quá {telegram_html.MESSAGE_LIMIT} ký tự khi hiển thị")
     return None if len(problems) > start else entry
 
 
@@ -352,9 +390,7 @@ def _sources(file: str, raw: LineDict, problems: list[Problem]) -> list[Source]:
             problems.append(Problem(file, line, "mỗi nguồn cần doc, date và title"))
             continue
         bad = False
-        if "article" in item and not (
-            isinstance(item["article"], str) and item["article"].strip()
-        ):
+        if "article" in item and not (isinstance(item["article"], str) and item["article"].strip()):
             problems.append(Problem(file, item.line_of("article"), "article phải là chuỗi ký tự"))
             bad = True
         for key in ("doc", "date", "title"):
@@ -472,30 +508,167 @@ def _check_related(
                 )
 
 
-def _check_shared_phrasings(
+def _check_entry_actions(
     entries: dict[str, Entry],
     where: dict[str, _Location],
+    actions: dict[str, Action],
+    action_where: dict[str, _Location],
+    problems: list[Problem],
+) -> None:
+    for entry in entries.values():
+        # An action that failed validation is reported where it stands, not here again.
+        for action in (a for a in entry.actions if a not in actions and a not in action_where):
+            loc = where[entry.id]
+            problems.append(
+                Problem(
+                    loc.file,
+                    loc.line,
+                    f"actions: '{action}' của '{entry.id}' không có trong {ACTIONS_FILE}",
+                )
+            )
+
+
+def _check_shared_phrasings(
+    phrased: list[tuple[str, tuple[str, ...], _Location]],
     lexicon: Lexicon,
     problems: list[Problem],
 ) -> None:
-    """No phrasing, once normalised, may stand twice: in two entries or within one."""
+    """No phrasing, once normalised, may stand twice: in two entries (or actions) or in one."""
     owner: dict[str, str] = {}
-    for entry in entries.values():
-        loc = where[entry.id]
-        for phrasing, line in zip(entry.phrasings, loc.phrasing_lines, strict=True):
+    for owner_id, phrasings, loc in phrased:
+        for phrasing, line in zip(phrasings, loc.phrasing_lines, strict=True):
             key = " ".join(normalize(phrasing, lexicon).tokens)
             other = owner.get(key)
             if other is None:
-                owner[key] = entry.id
+                owner[key] = owner_id
                 continue
             twin = (
                 "một cách hỏi khác trong cùng mục"
-                if other == entry.id
+                if other == owner_id
                 else f"một cách hỏi của '{other}'"
             )
             problems.append(
                 Problem(loc.file, line, f"cách hỏi '{phrasing}' trùng (sau chuẩn hóa) với {twin}")
             )
+
+
+# --- the assistant's actions and the courtesy around questions ------------------------
+
+
+def _load_actions(
+    path: Path, lexicon: Lexicon, problems: list[Problem]
+) -> tuple[dict[str, Action], dict[str, _Location], Courtesy]:
+    """`actions.yaml`: optional; when present it describes every action of the catalogue."""
+    if not path.exists():
+        return {}, {}, Courtesy()
+    name = path.name
+    try:
+        data = load_yaml(path)
+    except YamlSyntaxError as exc:
+        problems.append(Problem(name, exc.line, exc.message))
+        return {}, {}, Courtesy()
+    if not isinstance(data, LineDict) or not isinstance(data.get("actions"), LineList):
+        problems.append(Problem(name, 1, "tệp cần khóa actions (danh sách thao tác)"))
+        return {}, {}, Courtesy()
+    _report_duplicate_keys(name, data, problems)
+    for key in data:
+        if key not in ("courtesy", "personal", "actions"):
+            problems.append(
+                Problem(
+                    name,
+                    data.line_of(key),
+                    f"khóa '{key}' không hợp lệ (courtesy, personal, actions)",
+                )
+            )
+    courtesy = _courtesy(name, data, problems)
+    # The matcher's fillers are polite words too, wherever they stand.
+    courtesy = replace(courtesy, polite=courtesy.polite | lexicon.fillers)
+    actions: dict[str, Action] = {}
+    where: dict[str, _Location] = {}
+    raw_actions = data["actions"]
+    for index, raw in enumerate(raw_actions):
+        line = raw_actions.line_of(index)
+        action = _parse_action(name, raw, line, problems)
+        if action is None:
+            continue
+        if action.id in actions:
+            first = where[action.id]
+            problems.append(Problem(name, line, f"id '{action.id}' bị trùng (dòng {first.line})"))
+            continue
+        actions[action.id] = action
+        lines = (raw.line_of("question"), *raw["alternates"].lines)
+        where[action.id] = _Location(name, line, lines)
+    declared = {r.get("id") for r in raw_actions if isinstance(r, dict)}
+    missing = [a for a in KNOWN_ACTIONS if a not in declared]
+    if missing:
+        problems.append(
+            Problem(name, data.line_of("actions"), f"thiếu thao tác: {', '.join(missing)}")
+        )
+    return actions, where, courtesy
+
+
+def _parse_action(file: str, raw: Any, line: int, problems: list[Problem]) -> Action | None:
+    if not isinstance(raw, LineDict):
+        problems.append(Problem(file, line, "mỗi thao tác phải là một bảng khóa: giá trị"))
+        return None
+    start = len(problems)
+    _report_duplicate_keys(file, raw, problems)
+
+    def fail(key: str, message: str) -> None:
+        problems.append(Problem(file, raw.line_of(key), message))
+
+    for key in raw:
+        if key not in ("id", "question", "alternates"):
+            fail(key, f"trường '{key}' không hợp lệ (các trường: alternates, id, question)")
+    action_id = raw.get("id")
+    if action_id not in KNOWN_ACTIONS:
+        known = ", ".join(KNOWN_ACTIONS)
+        fail("id", f"trợ lý không có thao tác '{action_id}' (các thao tác: {known})")
+    question = _text(raw, "question", fail)
+    alternates = _string_list(raw, "alternates", fail, required=True)
+    if alternates is not None and len(alternates) < MIN_ACTION_PHRASINGS:
+        fail(
+            "alternates", f"cần ít nhất {MIN_ACTION_PHRASINGS} cách nói khác (có {len(alternates)})"
+        )
+    if len(problems) > start:
+        return None
+    return Action(action_id, question, tuple(alternates))
+
+
+def _personal(file: str, data: LineDict, problems: list[Problem]) -> list[str]:
+    value = data.get("personal", [])
+    if _is_string_list(value):
+        return value
+    problems.append(Problem(file, data.line_of("personal"), "personal phải là danh sách chuỗi"))
+    return []
+
+
+def _courtesy(file: str, data: LineDict, problems: list[Problem]) -> Courtesy:
+    raw = data.get("courtesy")
+    if raw is None:
+        return Courtesy()
+    if not isinstance(raw, LineDict):
+        problems.append(
+            Problem(
+                file,
+                data.line_of("courtesy"),
+                f"courtesy cần các khóa {', '.join(_COURTESY_KINDS)}",
+            )
+        )
+        return Courtesy()
+    lists = {"personal": _personal(file, data, problems)}
+    for key in raw:
+        if key not in _COURTESY_KINDS:
+            problems.append(Problem(file, raw.line_of(key), f"khóa courtesy '{key}' không hợp lệ"))
+    for kind in _COURTESY_KINDS:
+        value = raw.get(kind, [])
+        if not _is_string_list(value):
+            problems.append(
+                Problem(file, raw.line_of(kind), f"courtesy.{kind} phải là danh sách chuỗi")
+            )
+            value = []
+        lists[kind] = value
+    return Courtesy.build(**lists)
 
 
 def _check_catalogue(

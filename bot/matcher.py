@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.config import MatchingConfig
-from bot.knowledge import Knowledge
+from bot.knowledge import Entry, Knowledge
 from bot.normalize import is_number, normalize, telex_fold
 from bot.telegram_html import to_plain
 
@@ -51,6 +51,7 @@ _W_FUZZY = 0.15  # rapidfuzz token_sort_ratio with the best phrasing
 _W_BODY = 0.3  # a query word found only in the entry's answer counts this much
 _RERANK = 12  # entries re-scored in full (the first stage puts the right one well within)
 _CONTRADICTION = 0.6  # factor for an entry whose numbers contradict the query's
+_MIN_IDF = 0.05
 _STOPWORD_FACTOR = 0.25  # how much a question word or particle counts
 # Shorter words are left alone: "chon" is a word (chọn), not a typo of "cho".
 _TYPO_MIN_LENGTH = 5
@@ -64,6 +65,7 @@ class Candidate:
     id: str
     score: float
     question: str
+    is_action: bool = False  # an action of the assistant (knowledge.actions), not an FAQ entry
 
 
 @dataclass(frozen=True)
@@ -104,35 +106,45 @@ class Matcher:
         self.knowledge = knowledge
         self.config = config or MatchingConfig()
         self._stopwords = knowledge.lexicon.stopwords
-        self._entry_ids = list(knowledge.entries)
-        phrasing_features: list[list[str]] = []  # in entry order: an entry's are adjacent
+        # Targets: the FAQ entries, then the assistant's actions, ranked alike.
+        targets = [
+            (e.id, e.question, e.phrasings, _body(e), (*e.tags, *(s.doc for s in e.sources)))
+            for e in knowledge.entries.values()
+        ]
+        targets += [(a.id, a.question, a.phrasings, "", ()) for a in knowledge.actions.values()]
+        self._entry_ids = [target[0] for target in targets]
+        self._questions = {target[0]: target[1] for target in targets}
+        phrasing_features: list[list[str]] = []  # in target order: a target's are adjacent
         phrasing_entry: list[int] = []
         self._numbers: dict[str, frozenset[str]] = {}
         # Words of an entry's answer and tags: weaker evidence than its phrasings.
         self._body: dict[str, frozenset[str]] = {}
-        for position, entry in enumerate(knowledge.entries.values()):
-            body = " ".join((to_plain(entry.answer), to_plain(entry.details or ""), *entry.tags))
-            self._body[entry.id] = frozenset(self._features(self._normalize(body)))
+        for position, (target_id, _, phrasings, body, cited) in enumerate(targets):
+            self._body[target_id] = frozenset(self._features(self._normalize(body)))
             numbers: set[str] = set()
-            for text in entry.phrasings:
+            for text in phrasings:
                 tokens = self._normalize(text)
                 numbers.update(t for t in tokens if is_number(t))
                 phrasing_features.append(self._features(tokens))
                 phrasing_entry.append(position)
-            for text in (*entry.tags, *(s.doc for s in entry.sources)):
+            for text in cited:
                 numbers.update(t for t in self._normalize(text) if is_number(t))
-            self._numbers[entry.id] = frozenset(numbers)
+            self._numbers[target_id] = frozenset(numbers)
 
         grouped: dict[int, list[list[str]]] = defaultdict(list)
         for position, features in zip(phrasing_entry, phrasing_features, strict=True):
             grouped[position].append(features)
-        n = len(self._entry_ids)
+        # Rarity over every target, on the scale of the FAQ alone: adding actions leaves
+        # the weight of a word no action uses as it was, and lowers the words they share.
+        n = len(knowledge.entries)
         df: dict[str, int] = defaultdict(int)
         for lists in grouped.values():
             for feature in {f for features in lists for f in features}:
                 df[feature] += 1
-        self._idf = {f: math.log((n + 1) / (c + 0.5)) for f, c in df.items()}
+        # (a word in more targets than there are entries still weighs a little, never less)
+        self._idf = {f: max(math.log((n + 1) / (c + 0.5)), _MIN_IDF) for f, c in df.items()}
         self._unknown_weight = math.log((n + 1) / 0.5)
+        self._known = frozenset(f for lists in grouped.values() for fs in lists for f in fs)
 
         # Each entry's profile: a feature's weight times the share of the entry's
         # phrasings that use it, so the words an entry is really about dominate.
@@ -160,19 +172,21 @@ class Matcher:
         self._postings = {f: np.array(p, dtype=np.int32) for f, p in postings.items()}
         self._phrasing_weight = np.array([self._total(f) for f in phrasing_features])
         self._phrasing_entry = np.array(phrasing_entry, dtype=np.int32)
-        self._entry_starts = np.searchsorted(self._phrasing_entry, np.arange(n))
-        self._vocabulary = sorted(f for f in df if " " not in f and not is_number(f))
+        self._entry_starts = np.searchsorted(self._phrasing_entry, np.arange(len(self._entry_ids)))
+        self._vocabulary = sorted(f for f in self._known if " " not in f and not is_number(f))
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     # --- query -----------------------------------------------------------------------
 
-    def match(self, question: str, limit: int = 5) -> Match:
+    def match(self, question: str, limit: int = 5, exclude: frozenset[str] = frozenset()) -> Match:
+        """The best targets for `question`; `exclude`: ids never to answer with (an action
+        the sender may not run), left out before the decision."""
         tokens = self.query_tokens(question)
         if not tokens:
             return Match(question, "none", ())
         # A word pair the index has never seen is no evidence either way; an unknown
         # single word is, and weighs like the rarest word.
-        features = [f for f in self._features(tokens) if " " not in f or f in self._idf]
+        features = [f for f in self._features(tokens) if " " not in f or f in self._known]
         weights = {f: self._weight(f) for f in features}
         total = sum(weights.values())
         best_overlap = self._best_overlaps(weights, total)
@@ -207,9 +221,10 @@ class Matcher:
                 score *= _CONTRADICTION
             scored.append((round(score, 1), entry_id))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        allowed = [(score, target) for score, target in scored if target not in exclude]
         candidates = tuple(
-            Candidate(entry_id, score, self.knowledge.entries[entry_id].question)
-            for score, entry_id in scored[:limit]
+            Candidate(target, score, self._questions[target], target in self.knowledge.actions)
+            for score, target in allowed[:limit]
         )
         return Match(question, self._decide(candidates), candidates)
 
@@ -291,10 +306,10 @@ class Matcher:
         return False
 
     def _correct_uncached(self, token: str) -> str:
-        if token in self._idf or is_number(token) or len(token) < 3:
+        if token in self._known or is_number(token) or len(token) < 3:
             return token
         telex = telex_fold(token)
-        if telex in self._idf:
+        if telex in self._known:
             return telex
         if len(token) < _TYPO_MIN_LENGTH:
             return token
@@ -305,13 +320,10 @@ class Matcher:
         return found[0] if found else token
 
 
+def _body(entry: Entry) -> str:
+    return " ".join((to_plain(entry.answer), to_plain(entry.details or ""), *entry.tags))
+
+
 def _sorted_words(features: Iterable[str]) -> str:
     """The single words among `features`, sorted and joined: what token_sort_ratio compares."""
     return " ".join(sorted(f for f in features if " " not in f))
-
-
-def _expand_numbers(tokens: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for token in tokens:
-        out.extend(number_parts(token) if is_number(token) else [token])
-    return out

@@ -37,5 +37,15 @@ class User:
     first_name: str = ""
 
 
+def short_label(text: str, limit: int = 60) -> str:
+    """A button's text: cut at a word boundary with "…", so no word is cut in half."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:–-(") + "…"
+
+
 def rows(buttons: list[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

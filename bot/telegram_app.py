@@ -26,7 +26,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.assistant import COMMANDS, COORDINATOR_COMMANDS, Assistant
+from bot.actions import menu
+from bot.assistant import Assistant
 from bot.broadcast_worker import BroadcastWorker
 from bot.config import Config
 from bot.flood import FloodGuard
@@ -90,10 +91,10 @@ def run(config: Config, assistant: Assistant) -> None:
 
 async def _on_start(app: Application) -> None:
     """Register the command menu and start the broadcast worker."""
-    await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    await app.bot.set_my_commands([BotCommand(s.command, s.description) for s in menu(False)])
     assistant: Assistant = app.bot_data["assistant"]
     # Coordinators see their own commands too, in their chat's menu only.
-    full = [BotCommand(c.name, c.description) for c in (*COMMANDS, *COORDINATOR_COMMANDS)]
+    full = [BotCommand(s.command, s.description) for s in menu(True)]
     for user_id in sorted(assistant.config.coordinators):
         try:
             await app.bot.set_my_commands(full, scope=BotCommandScopeChat(user_id))

@@ -6,7 +6,8 @@ import datetime as dt
 
 from bot.broadcasts import Progress
 from bot.communes import CommuneRef, CommuneStatus
-from bot.courses import Course
+from bot.courses import Course, open_for_registration
+from bot.replies import Button, short_label
 from bot.roster import STATUS_LABELS, Cadre, CourseRecord, TrainingRecord
 from bot.telegram_html import escape
 
@@ -57,12 +58,13 @@ def commune_choice_label(ref: CommuneRef) -> str:
     return f"{ref.name} – {ref.province}"
 
 
-def training_record(record: TrainingRecord, today: dt.date) -> str:
+def training_record(record: TrainingRecord, today: dt.date, gap: Course | None = None) -> str:
+    """`gap`: an open course that fills what the cadre is missing, offered beside it."""
     cadre = record.cadre
     lines = [f"<b>Hồ sơ đào tạo: {escape(cadre.full_name)}</b>"]
     lines.append(", ".join(escape(x) for x in (cadre.position, cadre.commune_name) if x))
     lines.append("")
-    lines += _standard(cadre, today)
+    lines += _standard(cadre, today, gap)
     lines += ["", "<b>Đã học:</b>"]
     lines += [_course_line(c) for c in record.done] or ["• Chưa có khóa nào trong hồ sơ."]
     lines += ["", "<b>Sắp học:</b>"]
@@ -87,12 +89,30 @@ def linked(cadre: Cadre, moved: bool = False) -> str:
     return f"{text}\n\n{DEMO_NOTE}" if cadre.demo else text
 
 
-def _standard(cadre: Cadre, today: dt.date) -> list[str]:
+def standard(cadre: Cadre, today: dt.date, gap: Course | None) -> str:
+    """The cadre's own standard: met or not, what is missing, the deadline, a course for it."""
+    lines = [f"<b>Chuẩn của bạn: {escape(cadre.full_name)}</b>"]
+    lines.append(", ".join(escape(x) for x in (cadre.position, cadre.commune_name) if x))
+    lines += ["", *_standard(cadre, today, gap)]
+    if not cadre.meets_standard and not gap:
+        lines += ["", "Gõ /khoahoc để xem các khóa học sắp tới."]
+    lines += ["", "Số liệu theo danh sách cán bộ do Văn phòng điều phối nông thôn mới cập nhật."]
+    if cadre.demo:
+        lines += ["", DEMO_NOTE]
+    return "\n".join(lines)
+
+
+def _standard(cadre: Cadre, today: dt.date, gap: Course | None) -> list[str]:
     if cadre.meets_standard:
         return ["Chuẩn cán bộ, công chức: ✅ đạt chuẩn"]
     lines = ["Chuẩn cán bộ, công chức: ❌ chưa đạt chuẩn"]
     if cadre.missing:
         lines.append(f"Còn thiếu: {escape(cadre.missing)}")
+    if gap:
+        lines.append(
+            f"👉 Khóa đang mở đăng ký phù hợp: <b>{escape(gap.title)}</b> "
+            f"(bắt đầu {vn_date(gap.start_date)}), bấm nút bên dưới để đăng ký."
+        )
     if cadre.deadline:
         days = (dt.date.fromisoformat(cadre.deadline) - today).days
         left = f"còn {days} ngày" if days >= 0 else f"đã quá hạn {-days} ngày"
@@ -110,18 +130,23 @@ def _course_line(course: CourseRecord) -> str:
     return line
 
 
-def upcoming_courses(courses: list[Course]) -> str:
+def upcoming_courses(
+    courses: list[Course], mine: frozenset[str] = frozenset(), today: dt.date | None = None
+) -> str:
+    """The courses to come; with `today`, what the sender may still do about each."""
     if not courses:
         return "Hiện chưa có khóa học nào sắp mở trong hệ thống."
     lines = ["<b>Các khóa học sắp tới</b>"]
     for course in courses:
-        lines += ["", *course_details(course)]
+        lines += ["", *course_details(course, mine, today)]
     if any(c.demo for c in courses):
         lines += ["", DEMO_NOTE]
     return "\n".join(lines)
 
 
-def course_details(course: Course) -> list[str]:
+def course_details(
+    course: Course, mine: frozenset[str] = frozenset(), today: dt.date | None = None
+) -> list[str]:
     when = vn_date(course.start_date)
     if course.end_date and course.end_date != course.start_date:
         when += f" – {vn_date(course.end_date)}"
@@ -134,9 +159,19 @@ def course_details(course: Course) -> list[str]:
         lines.append(f"Đơn vị tổ chức: {escape(course.organiser)}")
     if course.registration_deadline:
         lines.append(f"Hạn đăng ký: {vn_date(course.registration_deadline)}")
-    if course.places_left is not None:
+    if course.code in mine:
+        lines.append("✅ Bạn đã đăng ký khóa này.")
+    elif today is not None and not open_for_registration(course, today):
+        lines.append("Đã hết hạn đăng ký.")
+    elif course.places_left == 0:
+        lines.append("Hết chỗ.")
+    elif course.places_left is not None:
         lines.append(f"Còn {course.places_left}/{course.capacity} chỗ")
     return lines
+
+
+def register_button(course: Course) -> Button:
+    return Button(short_label(f"📝 Đăng ký: {course.title}"), f"reg:{course.code}")
 
 
 def course_announcement(course: Course) -> str:

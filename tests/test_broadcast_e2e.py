@@ -250,7 +250,7 @@ async def test_registration_buttons_and_unsubscribe(fake_api, config):
     registered, again, is_full, is_closed, unsubscribed = replies
     assert registered.startswith("✅ Đã đăng ký cho bạn khóa học") and COURSE in registered
     assert again.startswith("Bạn đã đăng ký khóa này rồi")
-    assert is_full.startswith("Khóa học đã đủ chỗ")
+    assert is_full.startswith("Khóa học đã hết chỗ")
     assert is_closed.startswith("Khóa học đã hết hạn đăng ký")
     assert unsubscribed.startswith("Đã tắt thông báo khóa học")
     assert "chưa liên kết" in stranger

@@ -34,10 +34,17 @@ def test_ask_json_contract(tmp_path):
     result = run(["ask", "--json", "tiêu chí 18 là gì"], tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "decision", "id", "score", "candidates"}
+    assert set(data) == {"question", "decision", "id", "kind", "score", "candidates"}
     assert data["decision"] in {"answer", "suggest", "none"}
+    assert data["kind"] in {"faq", "action", None}
     assert 0 <= data["score"] <= 100
-    assert all(set(c) == {"id", "score", "question"} for c in data["candidates"])
+    assert all(set(c) == {"id", "kind", "score", "question"} for c in data["candidates"])
+
+
+def test_ask_json_names_an_action_when_words_ask_for_one(tmp_path):
+    result = run(["ask", "--json", "xa minh dat bao nhieu tieu chi roi"], tmp_path)
+    data = json.loads(result.stdout)
+    assert (data["decision"], data["id"], data["kind"]) == ("answer", "xa", "action")
 
 
 def test_ask_batch_prints_one_line_per_question_in_order(tmp_path):

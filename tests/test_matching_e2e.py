@@ -58,9 +58,16 @@ async def test_suggestion_buttons_lead_to_the_chosen_answer(fake_api: FakeBotApi
     async with running_bot(_config(fake_api, tmp_path), MINI):
         fake_api.push_message(CADRE, "mẫu")
         suggestion = await fake_api.wait_for_reply(CADRE)
-        assert suggestion.text == "Có phải bạn muốn hỏi:"
-        datas = [data for _, data in _buttons(suggestion)]
-        assert datas == ["a:tieu-chi-mau", "a:van-ban-mau", "cats"]
+        # The candidates in full, each with its period; the buttons carry their numbers.
+        assert suggestion.text.splitlines()[2:] == [
+            "1. Tiêu chí mẫu số 7 là gì? (2026-2030 (hiện hành))",
+            "2. Văn bản mẫu quy định điều gì? (2024 (đã hết hiệu lực))",
+        ]
+        assert _buttons(suggestion) == [
+            ("1", "a:tieu-chi-mau"),
+            ("2", "a:van-ban-mau"),
+            ("Không phải – xem theo chủ đề", "cats"),
+        ]
         fake_api.push_callback(CADRE, "a:van-ban-mau", suggestion)
         answer = await fake_api.wait_for_reply(CADRE)
     assert to_plain(answer.text).startswith("Văn bản mẫu quy định")
@@ -127,7 +134,7 @@ async def test_reload_keeps_the_old_knowledge_when_the_new_one_is_invalid(
         )
         fake_api.push_message(COORDINATOR, "/reload")
         done = await fake_api.wait_for_reply(COORDINATOR)
-        assert done.text == "Đã nạp lại kho tri thức: 2 mục trong 1 chủ đề."
+        assert done.text == "Đã nạp lại kho tri thức: 2 mục trong 1 chủ đề, 0 thao tác."
         fake_api.push_message(CADRE, "van ban mau quy dinh gi")
         fresh = await fake_api.wait_for_reply(CADRE)
     assert to_plain(fresh.text).startswith("Văn bản mẫu (bản mới)")
@@ -137,16 +144,40 @@ async def test_greetings_and_thanks_are_answered_politely_and_not_stored(
     fake_api: FakeBotApi, tmp_path
 ):
     config = _config(fake_api, tmp_path)
-    async with running_bot(config, MINI):
-        fake_api.push_message(CADRE, "Chào ad ạ")
-        hello = await fake_api.wait_for_reply(CADRE)
-        fake_api.push_message(CADRE, "cảm ơn ad nhiều ạ")
-        thanks = await fake_api.wait_for_reply(CADRE)
-    assert hello.text.startswith("Chào bạn!")
-    assert thanks.text.startswith("Rất vui được giúp bạn!")
+    social = {
+        "Chào ad ạ": "Chào bạn!",
+        "alo": "Chào bạn!",
+        "cảm ơn ad nhiều ạ": "Rất vui được giúp bạn!",
+        "Xin trân trọng cảm ơn Trợ lý đã hỗ trợ": "Rất vui được giúp bạn!",
+        "ok thanks": "Rất vui được giúp bạn!",
+        "thoi tiet hom nay the nao": "Tôi là trợ lý về chương trình nông thôn mới",
+        "kể chuyện cười đi bạn": "Tôi là trợ lý về chương trình nông thôn mới",
+    }
+    async with running_bot(config):
+        for text, opening in social.items():
+            fake_api.push_message(CADRE, text)
+            reply = await fake_api.wait_for_reply(CADRE)
+            assert reply.text.startswith(opening), text
     assert sqlite3.connect(config.database).execute(
         "SELECT count(*) FROM unanswered"
     ).fetchone() == (0,)
+
+
+async def test_thanks_or_a_greeting_around_a_question_answers_the_question(
+    fake_api: FakeBotApi, tmp_path
+):
+    asked = {
+        "cảm ơn, tc 18 là gì": "tc18-tong-quan",
+        "tks ad, cho hỏi tc 9": "tieu-chi-9-2026-2030",
+        "chào ad, cho em hỏi chuẩn tiếp cận pháp luật hiện hành ạ": "tiep-can-phap-luat-hien-hanh",
+        "hồ sơ công nhận xã nông thôn mới gồm những gì? cảm ơn ad nhiều": "ho-so-cong-nhan",
+    }
+    async with running_bot(_config(fake_api, tmp_path)):
+        for text, entry_id in asked.items():
+            fake_api.push_message(CADRE, text)
+            reply = await fake_api.wait_for_reply(CADRE)
+            votes = [data for _, data in _buttons(reply) if data.startswith("fb:")]
+            assert votes == [f"fb:{entry_id}:1", f"fb:{entry_id}:0"], text
 
 
 async def test_help_shows_coordinator_commands_to_coordinators_only(fake_api: FakeBotApi, tmp_path):

@@ -38,11 +38,18 @@ async def test_question_gets_answer_with_period_and_sources(fake_api: FakeBotApi
     async with running_bot(config_for(fake_api, tmp_path), MINI):
         fake_api.push_message(USER, "cho em hoi tieu chi mau so 7 la gi a")
         reply = await fake_api.wait_for_reply(USER)
+        buttons = [b for row in reply.reply_markup["inline_keyboard"] for b in row]
+        fake_api.push_callback(USER, buttons[0]["callback_data"], reply)
+        details = to_plain((await fake_api.wait_for_reply(USER)).text)
     assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
     assert "Giai đoạn áp dụng: 2026-2030" in reply.text
-    assert "Căn cứ:" in reply.text and "Quyết định 1/2026/QĐ-TEST" in reply.text
-    related = reply.reply_markup["inline_keyboard"]
-    assert related[0][0]["callback_data"] == "a:van-ban-mau"
+    # The short legal basis: number and date; the full title is behind a button.
+    assert "Căn cứ:</b> QĐ 1/2026/QĐ-TEST (01/01/2026)" in reply.text
+    assert "Văn bản dùng cho kiểm thử" not in reply.text
+    assert buttons[0]["text"] == "📄 Chi tiết, căn cứ đầy đủ"
+    assert buttons[1]["callback_data"] == "a:van-ban-mau"
+    assert "Căn cứ đầy đủ:" in details
+    assert "Quyết định 1/2026/QĐ-TEST ngày 01/01/2026: Văn bản dùng cho kiểm thử" in details
 
 
 async def test_related_button_and_topic_browsing(fake_api: FakeBotApi, tmp_path):

@@ -1,0 +1,65 @@
+"""What the assistant can do besides answering from the FAQ: its actions.
+
+One catalogue for every way of asking for an action: the slash command, the keyboard
+label, the `do:` button, and the phrasings in `knowledge/actions.yaml` (which may only
+name actions listed here). The assistant binds each id to a handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    description: str  # the phone's command menu and /help
+    command: str | None = None  # the slash command; None: reached by words and buttons only
+    coordinator: bool = False  # only coordinators may run it, and only they are routed to it
+    label: str | None = None  # its key on the persistent keyboard
+    menu: bool = True  # listed in the command menu and /help (when it has a command)
+
+
+ACTIONS = (
+    ActionSpec("start", "Giới thiệu trợ lý", "start"),
+    ActionSpec("chude", "Xem câu hỏi theo chủ đề", "chude", label="📚 Chủ đề"),
+    ActionSpec("xa", "Tình hình nông thôn mới của xã", "xa", label="🏘 Xã của tôi"),
+    ActionSpec("daotao", "Hồ sơ đào tạo của tôi", "daotao", label="🎓 Đào tạo của tôi"),
+    ActionSpec("chuan", "Chuẩn của tôi: còn thiếu gì, hạn đạt chuẩn", "chuan"),
+    ActionSpec("khoahoc", "Các khóa học sắp tới, đăng ký", "khoahoc"),
+    ActionSpec("dangky", "Đăng ký một khóa học", "dangky"),
+    ActionSpec("lienket", "Liên kết tài khoản với hồ sơ cán bộ", "lienket"),
+    ActionSpec("huylienket", "Hủy liên kết tài khoản", "huylienket"),
+    ActionSpec("tatthongbao", "Tắt thông báo khóa học", "tatthongbao"),
+    ActionSpec("batthongbao", "Nhận lại thông báo khóa học", "batthongbao"),
+    ActionSpec("hoidieuphoi", "Hỏi điều phối viên"),
+    ActionSpec("help", "Hướng dẫn sử dụng", "help", label="ℹ️ Hướng dẫn"),
+    ActionSpec("id", "Mã Telegram của tôi", "id", menu=False),
+    # Social messages: no command, reached by words alone, never stored as unanswered.
+    ActionSpec("camon", "Lời cảm ơn"),
+    ActionSpec("chao", "Lời chào"),
+    ActionSpec("trochuyen", "Chuyện ngoài nông thôn mới"),
+    # Coordinators only.
+    ActionSpec("thongbao", "Soạn thông báo khóa học", "thongbao", coordinator=True),
+    ActionSpec(
+        "huythongbao", "Hủy thông báo đang chờ đến giờ gửi", "huythongbao", coordinator=True
+    ),
+    ActionSpec(
+        "dangkykhoahoc",
+        "Danh sách đăng ký một khóa (gõ kèm mã khóa)",
+        "dangkykhoahoc",
+        coordinator=True,
+    ),
+    ActionSpec("chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True),
+    ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True),
+)
+BY_ID = {spec.id: spec for spec in ACTIONS}
+SOCIAL = frozenset({"camon", "chao", "trochuyen"})
+COORDINATOR_ONLY = frozenset(spec.id for spec in ACTIONS if spec.coordinator)
+MAIN_KEYBOARD = (("📚 Chủ đề", "🏘 Xã của tôi"), ("🎓 Đào tạo của tôi", "ℹ️ Hướng dẫn"))
+
+
+def menu(coordinator: bool) -> list[ActionSpec]:
+    """The commands shown in the phone's menu: the public ones, then the coordinators'."""
+    public = [s for s in ACTIONS if s.command and s.menu and not s.coordinator]
+    return [*public, *(s for s in ACTIONS if s.coordinator)] if coordinator else public

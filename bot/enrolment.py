@@ -1,0 +1,88 @@
+"""Courses for cadres: the upcoming courses with a "Đăng ký" button under each open one,
+registration by a button or in words ("đăng ký lớp trung cấp lý luận chính trị"), and
+course announcements on or off.
+
+Registration is decided from the sender's Telegram id only; the button names a course,
+never a person.
+"""
+
+from __future__ import annotations
+
+from bot import broadcasts, courses, views
+from bot.account import NOT_LINKED, link_prompt
+from bot.clock import vietnam_today
+from bot.courses import Course
+from bot.db import Database
+from bot.normalize import Lexicon
+from bot.replies import Button, Reply, User, rows
+
+NO_COURSE = "Khóa học này không còn trong hệ thống."
+
+
+async def course_list(db: Database, user: User) -> list[Reply]:
+    """/khoahoc: every upcoming course, what the sender may do about it, and its button."""
+    today = vietnam_today()
+    upcoming = await db.run(courses.upcoming_courses, today)
+    mine = await db.run(courses.registered_codes, user.id)
+    text = views.upcoming_courses(upcoming, mine, today)
+    return [Reply(text, rows(_buttons(upcoming, mine, today)))]
+
+
+async def register_in_words(db: Database, lexicon: Lexicon, words: str, user: User) -> list[Reply]:
+    """A course named in the words gets its own button; otherwise the list to choose from."""
+    today = vietnam_today()
+    upcoming = await db.run(courses.upcoming_courses, today)
+    named = courses.courses_named(words, upcoming, lexicon)
+    if len(named) != 1:
+        mine = await db.run(courses.registered_codes, user.id)
+        buttons = _buttons(upcoming, mine, today)
+        if not buttons:
+            return [Reply(views.upcoming_courses(upcoming, mine, today))]
+        text = "Bạn muốn đăng ký khóa nào? Bấm nút của khóa đó.\n\n"
+        return [Reply(text + views.upcoming_courses(upcoming, mine, today), rows(buttons))]
+    course = named[0]
+    mine = await db.run(courses.registered_codes, user.id)
+    details = "\n".join(views.course_details(course, mine, today))
+    buttons = _buttons([course], mine, today)
+    ask = "\n\nBấm nút bên dưới để đăng ký." if buttons else ""
+    return [Reply(f"{details}{ask}", rows(buttons))]
+
+
+async def register(db: Database, course_code: str, user: User) -> list[Reply]:
+    """The "Đăng ký" button, under a course list or an announcement."""
+    outcome = await db.run(broadcasts.register, user.id, course_code, vietnam_today())
+    if outcome == "not_linked":
+        return [link_prompt("dangky")]
+    course = await db.run(courses.course_by_code, course_code)
+    if outcome == "no_course" or course is None:
+        return [Reply(NO_COURSE)]
+    details = "\n".join(views.course_details(course))
+    messages = {
+        "registered": "✅ Đã đăng ký cho bạn khóa học:\n\n{d}\n\nTrợ lý sẽ nhắc bạn một "
+        "ngày trước khi khóa học bắt đầu. Gõ /daotao để xem hồ sơ đào tạo.",
+        "already": "Bạn đã đăng ký khóa này rồi:\n\n{d}",
+        "full": "Khóa học đã hết chỗ nên chưa đăng ký được:\n\n{d}\n\n"
+        "Bạn liên hệ đơn vị tổ chức nếu cần.",
+        "closed": "Khóa học đã hết hạn đăng ký:\n\n{d}",
+    }
+    return [Reply(messages[outcome].format(d=details))]
+
+
+async def unsubscribe(db: Database, user: User) -> list[Reply]:
+    if await db.run(courses.set_subscribed, user.id, False):
+        return [Reply("Đã tắt thông báo khóa học. Gõ /batthongbao nếu muốn nhận lại.")]
+    return [Reply(NOT_LINKED)]
+
+
+async def subscribe(db: Database, user: User) -> list[Reply]:
+    if await db.run(courses.set_subscribed, user.id, True):
+        return [Reply("Đã bật lại thông báo khóa học. Gõ /khoahoc để xem các khóa sắp tới.")]
+    return [link_prompt("thongbao")]
+
+
+def _buttons(upcoming: list[Course], mine: frozenset[str], today) -> list[Button]:
+    return [
+        views.register_button(c)
+        for c in upcoming
+        if c.code not in mine and courses.open_for_registration(c, today) and c.places_left != 0
+    ]

@@ -1,0 +1,97 @@
+"""What a typed message wants: an action of the assistant, an FAQ answer, or neither.
+
+One step for every message. A keyboard label typed in any form is its action. Otherwise
+the courtesy around the message is taken off (bot.courtesy) and what remains is ranked
+by the matcher against the FAQ entries and the actions alike (the phrasings of
+`knowledge/actions.yaml`), with the same cut-offs. Coordinator-only actions are left out
+for everyone else before the decision, so a cadre is never routed to them.
+
+Nothing here knows Telegram or the database: the assistant runs what the route names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.actions import ACTIONS, COORDINATOR_ONLY, SOCIAL
+from bot.courtesy import fold_words, strip
+from bot.knowledge import Knowledge
+from bot.matcher import Candidate, Match, Matcher
+
+RouteKind = Literal["action", "answer", "suggest", "none"]
+# How far behind the best candidate an action (or entry) may be and still win because the
+# message does (or does not) speak of the sender's own data. Chosen on the development sets.
+PERSON_LEAD = 12.0
+# Actions that show the sender's own data: without a word of oneself, a close FAQ entry wins.
+OWN_DATA = frozenset({"xa", "daotao", "chuan"})
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: RouteKind
+    target: str | None  # the action or entry id ("action", "answer")
+    match: Match | None = None  # the ranking, when the matcher was asked
+
+    @property
+    def social(self) -> bool:
+        """A thank-you, a greeting or small talk: answered kindly, never stored as unanswered."""
+        return self.kind == "action" and self.target in SOCIAL
+
+
+class Router:
+    def __init__(self, knowledge: Knowledge, matcher: Matcher) -> None:
+        self.knowledge = knowledge
+        self.matcher = matcher
+        self._labels = {_label_key(s.label): s.id for s in ACTIONS if s.label}
+
+    def route(self, text: str, coordinator: bool = False) -> Route:
+        labelled = self._labels.get(_label_key(text))
+        if labelled:
+            return Route("action", labelled)
+        stripped = strip(text, self.knowledge.courtesy)
+        if stripped.social:
+            return Route("action", _social(stripped.thanked, stripped.greeted))
+        match = self.matcher.match(
+            stripped.core, exclude=frozenset() if coordinator else COORDINATOR_ONLY
+        )
+        # "Xin trân trọng cảm ơn trợ lý đã hỗ trợ": thanks around words that ask nothing.
+        polite = stripped.thanked or stripped.greeted
+        if polite and not stripped.asks and match.decision != "answer":
+            return Route("action", _social(stripped.thanked, stripped.greeted), match)
+        best = match.best
+        if best is not None and match.decision != "none":
+            chosen = self._by_person(match, stripped.personal)
+            if chosen is not best and chosen.score >= self.matcher.config.clear_threshold:
+                return Route("action" if chosen.is_action else "answer", chosen.id, match)
+        if match.decision == "answer" or (match.decision == "suggest" and best.id in SOCIAL):
+            return Route("action" if best.is_action else "answer", best.id, match)
+        return Route(match.decision, None, match)
+
+    def _by_person(self, match: Match, personal: bool) -> Candidate:
+        """Between an FAQ entry and an action close behind it, who the message speaks of
+        decides: "xã em đạt bao nhiêu tiêu chí" is the sender's commune, "xã đạt bao nhiêu
+        tiêu chí thì được công nhận" is the rule."""
+        best = match.best
+        wanted = (
+            (lambda c: c.is_action and c.id not in SOCIAL)
+            if personal
+            else (lambda c: not c.is_action)
+        )
+        if wanted(best) or (not personal and best.id not in OWN_DATA):
+            return best
+        close = [c for c in match.candidates[1:3] if best.score - c.score <= PERSON_LEAD]
+        return next((c for c in close if wanted(c)), best)
+
+    def suggestions(self, match: Match) -> list[str]:
+        """The ids a suggestion offers: up to three, never small talk."""
+        return [c.id for c in match.candidates if c.id not in SOCIAL][:3]
+
+
+def _social(thanked: bool, greeted: bool) -> str:
+    return "chao" if greeted and not thanked else "camon"
+
+
+def _label_key(text: str | None) -> str:
+    """A label as typed: emoji, punctuation, case and diacritics do not count."""
+    return " ".join(fold_words(text or ""))
