@@ -140,9 +140,11 @@ class Assistant:
             "xa": self._commune,
             "daotao": lambda ask: account.training(db, config, lexicon(), ask.args, ask.user),
             "chuan": lambda ask: account.standard(db, lexicon(), ask.user),
-            "khoahoc": lambda ask: enrolment.course_list(db, ask.user),
-            "dangky": lambda ask: enrolment.register_in_words(
+            "khoahoc": lambda ask: enrolment.course_list(
                 db, lexicon(), f"{ask.args} {ask.words}", ask.user
+            ),
+            "dangky": lambda ask: enrolment.course_list(
+                db, lexicon(), f"{ask.args} {ask.words}", ask.user, registering=True
             ),
             "lienket": lambda _ask: account.ask_contact(),
             "huylienket": lambda ask: account.unlink(db, ask.user),

@@ -19,33 +19,28 @@ from bot.replies import Button, Reply, User, rows
 NO_COURSE = "Khóa học này không còn trong hệ thống."
 
 
-async def course_list(db: Database, user: User) -> list[Reply]:
-    """/khoahoc: every upcoming course, what the sender may do about it, and its button."""
+async def course_list(
+    db: Database, lexicon: Lexicon, words: str, user: User, registering: bool = False
+) -> list[Reply]:
+    """The upcoming courses, what the sender may do about each, and a button per open one.
+
+    A course named in the words ("có lớp lý luận chính trị nào không", "đăng ký lớp chuyển
+    đổi số") is shown alone; `registering`: the sender asked to register.
+    """
     today = vietnam_today()
     upcoming = await db.run(courses.upcoming_courses, today)
     mine = await db.run(courses.registered_codes, user.id)
-    text = views.upcoming_courses(upcoming, mine, today)
-    return [Reply(text, rows(_buttons(upcoming, mine, today)))]
-
-
-async def register_in_words(db: Database, lexicon: Lexicon, words: str, user: User) -> list[Reply]:
-    """A course named in the words gets its own button; otherwise the list to choose from."""
-    today = vietnam_today()
-    upcoming = await db.run(courses.upcoming_courses, today)
-    named = courses.courses_named(words, upcoming, lexicon)
-    if len(named) != 1:
-        mine = await db.run(courses.registered_codes, user.id)
-        buttons = _buttons(upcoming, mine, today)
-        if not buttons:
-            return [Reply(views.upcoming_courses(upcoming, mine, today))]
-        text = "Bạn muốn đăng ký khóa nào? Bấm nút của khóa đó.\n\n"
-        return [Reply(text + views.upcoming_courses(upcoming, mine, today), rows(buttons))]
-    course = named[0]
-    mine = await db.run(courses.registered_codes, user.id)
-    details = "\n".join(views.course_details(course, mine, today))
-    buttons = _buttons([course], mine, today)
-    ask = "\n\nBấm nút bên dưới để đăng ký." if buttons else ""
-    return [Reply(f"{details}{ask}", rows(buttons))]
+    named = courses.courses_named(words, upcoming, lexicon) if words.strip() else []
+    shown = named if len(named) == 1 else upcoming
+    buttons = _buttons(shown, mine, today)
+    if len(shown) == 1 and shown is named:
+        details = "\n".join(views.course_details(named[0], mine, today))
+        ask = "\n\nBấm nút bên dưới để đăng ký." if buttons else ""
+        return [Reply(f"{details}{ask}", rows(buttons))]
+    text = views.upcoming_courses(shown, mine, today)
+    if registering and buttons:
+        text = f"Bạn muốn đăng ký khóa nào? Bấm nút của khóa đó.\n\n{text}"
+    return [Reply(text, rows(buttons))]
 
 
 async def register(db: Database, course_code: str, user: User) -> list[Reply]:

@@ -15,7 +15,8 @@ numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
 "2021-2025" known) loses 40%.
 
 Decision, with the cut-offs from `MatchingConfig`:
-- ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin,
+- ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin
+  (an FAQ entry and an action it explains are not each other's runner-up),
   or (a clear winner of a wordy question) >= clear_threshold and ahead by >= clear_margin;
 - ``suggest``: best score >= suggest_threshold (the bot offers up to 3 candidates);
 - ``none``: otherwise, the bot says it has no answer.
@@ -282,7 +283,9 @@ class Matcher:
         if not candidates:
             return "none"
         best = candidates[0].score
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        # A how-to entry and the action it explains give the same answer: not rivals.
+        rivals = [c for c in candidates[1:] if not self._agree(candidates[0].id, c.id)]
+        runner_up = rivals[0].score if rivals else 0.0
         lead = best - runner_up
         config = self.config
         if (best >= config.answer_threshold and lead >= config.margin) or (
@@ -292,6 +295,12 @@ class Matcher:
         if best >= self.config.suggest_threshold:
             return "suggest"
         return "none"
+
+    def _agree(self, a: str, b: str) -> bool:
+        entries = self.knowledge.entries
+        return (a in entries and b in entries[a].actions) or (
+            b in entries and a in entries[b].actions
+        )
 
     def _contradicts(self, query_numbers: frozenset[str], entry_id: str) -> bool:
         """A compound number asked for that the entry lacks while it has others of that shape."""

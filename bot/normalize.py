@@ -49,7 +49,17 @@ def clean(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Words and number tokens of an already cleaned text; punctuation is dropped."""
-    return [t.strip("./-") if not _NUMBER.search(t) else t for t in _TOKEN.findall(text)]
+    return [_canonical_number(t) if _NUMBER.search(t) else t for t in _TOKEN.findall(text)]
+
+
+def _canonical_number(token: str) -> str:
+    """Dates and numbers written with or without leading zeros compare equal:
+    '01/07/2025' and '1/7/2025' are one token, so are '05/2022' and '5/2022'."""
+    if "/" not in token:
+        return token
+    return "/".join(
+        p.lstrip("0") or "0" if p.isdigit() and len(p) <= 2 else p for p in token.split("/")
+    )
 
 
 def is_number(token: str) -> bool:

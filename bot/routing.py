@@ -43,12 +43,14 @@ class Router:
     def __init__(self, knowledge: Knowledge, matcher: Matcher) -> None:
         self.knowledge = knowledge
         self.matcher = matcher
-        self._labels = {_label_key(s.label): s.id for s in ACTIONS if s.label}
+        # A keyboard label or a command name typed as a message, in any form.
+        self._labels = {_label_key(s.label): s for s in ACTIONS if s.label}
+        self._labels |= {_label_key(s.command): s for s in ACTIONS if s.command}
 
     def route(self, text: str, coordinator: bool = False) -> Route:
         labelled = self._labels.get(_label_key(text))
-        if labelled:
-            return Route("action", labelled)
+        if labelled and (coordinator or not labelled.coordinator):
+            return Route("action", labelled.id)
         stripped = strip(text, self.knowledge.courtesy)
         if stripped.social:
             return Route("action", _social(stripped.thanked, stripped.greeted))
@@ -92,6 +94,6 @@ def _social(thanked: bool, greeted: bool) -> str:
     return "chao" if greeted and not thanked else "camon"
 
 
-def _label_key(text: str | None) -> str:
-    """A label as typed: emoji, punctuation, case and diacritics do not count."""
-    return " ".join(fold_words(text or ""))
+def _label_key(text: str) -> str:
+    """A label as typed: emoji, punctuation, spaces, case and diacritics do not count."""
+    return "".join(fold_words(text))
