@@ -56,6 +56,9 @@ ACTIONS = (
 BY_ID = {spec.id: spec for spec in ACTIONS}
 SOCIAL = frozenset({"camon", "chao", "trochuyen"})
 COORDINATOR_ONLY = frozenset(spec.id for spec in ACTIONS if spec.coordinator)
+# Actions whose replies show the same thing (the courses with their Đăng ký buttons; the
+# cadre's standard, which the training record shows too): a tie between them is no doubt.
+KIN = (frozenset({"khoahoc", "dangky"}), frozenset({"daotao", "chuan"}))
 MAIN_KEYBOARD = (("📚 Chủ đề", "🏘 Xã của tôi"), ("🎓 Đào tạo của tôi", "ℹ️ Hướng dẫn"))
 
 

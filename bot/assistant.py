@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot import account, enrolment, feedback
+from bot import account, communes, enrolment, feedback
 from bot.account import COORDINATORS_ONLY
 from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
@@ -205,6 +205,8 @@ class Assistant:
         if account.typed_phone(text):
             return [Reply(account.TYPED_PHONE)]
         route = self.router.route(text, coordinator=self.config.is_coordinator(user.id))
+        if await self._names_commune(route, text):
+            route = Route("action", "xa", route.match)
         if route.kind == "action":
             return await self.run(route.target, Ask(user, words=text))
         if route.kind == "answer":
@@ -213,6 +215,13 @@ class Assistant:
         if route.kind == "suggest" and self.router.suggestions(route.match):
             return [self._suggest(route.match)]
         return [Reply(NO_ANSWER, rows([Button("📚 Xem theo chủ đề", "cats")]))]
+
+    async def _names_commune(self, route: Route, text: str) -> bool:
+        """A doubt whose first guess is a commune's status, in words that name a real
+        commune ("xã Tân Nhựt đạt mấy tiêu chí"): the name settles it."""
+        if route.kind != "suggest" or self.router.suggestions(route.match)[:1] != ["xa"]:
+            return False
+        return bool(await self.db.run(communes.commune_in_words, text))
 
     async def run(self, action: str, ask: Ask) -> list[Reply]:
         """Run an action for `ask.user`; every right is checked here or in the action."""

@@ -141,22 +141,40 @@ def ask(
         click.echo(render(reply))
 
 
-@main.command("eval", help="Đo độ chính xác trên tệp câu hỏi có nhãn, kèm hai mốc so sánh.")
+@main.command(
+    "eval",
+    help="Đo độ chính xác trên tệp có nhãn: câu hỏi (questions:, kèm hai mốc so sánh) hoặc "
+    "tin nhắn nhờ làm việc (messages:).",
+)
 @CONFIG_OPTION
 @click.argument("questions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def eval_command(config_path: Path | None, questions_file: Path) -> None:
-    from bot.evaluation import evaluate, format_table, load_questions
+    from bot.evaluation import (
+        evaluate,
+        evaluate_routing,
+        format_routing,
+        format_table,
+        load_messages,
+        load_questions,
+    )
 
     config = _config(config_path)
     knowledge = _knowledge(config.knowledge_dir)
+    matcher = Matcher(knowledge, config.matching)
     try:
+        data = yaml.safe_load(questions_file.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "messages" in data:
+            messages = load_messages(questions_file)
+            click.echo(format_routing(evaluate_routing(Router(knowledge, matcher), messages)))
+            return
         questions = load_questions(questions_file)
     except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise UserError(
-            f"Tệp {questions_file} không đúng dạng (cần questions: - {{q: …, expect: […]}}): {exc}"
+            f"Tệp {questions_file} không đúng dạng (cần questions: - {{q: …, expect: […]}} "
+            f"hoặc messages: - {{q: …, expect: …}}): {exc}"
         ) from None
     try:
-        results = evaluate(knowledge, Matcher(knowledge, config.matching), questions)
+        results = evaluate(knowledge, matcher, questions)
     except ImportError:
         raise UserError(
             "Mốc so sánh BM25 cần gói bm25s: pip install -e '.[test]' rồi chạy lại."

@@ -128,6 +128,80 @@ def _with_actions(question: Question, knowledge: Knowledge) -> Question:
     return Question(question.text, question.expect | actions)
 
 
+# --- routing words to actions ---------------------------------------------------------
+
+SOCIAL_LABELS = {"thanks": "camon", "greeting": "chao", "chitchat": "trochuyen"}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    expect: str  # an action id, or faq / thanks / greeting / chitchat
+    coordinator: bool = False
+
+
+@dataclass(frozen=True)
+class RoutingFigures:
+    actions: int  # messages that ask for an action
+    right: int  # routed to that action
+    one_tap: int  # not, but the action is one tap away: first suggestion, or its how-to entry
+    wrong: int  # routed to another action or answered from the FAQ
+    faq: int  # messages that ask about the rules
+    faq_kept: int  # ... not routed to any action
+    social: int  # thanks, greetings, small talk
+    social_right: int  # ... answered as such (never stored as unanswered)
+
+
+def load_messages(path: Path) -> list[Message]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        Message(str(m["q"]), str(m["expect"]), m.get("role") == "coordinator")
+        for m in data["messages"]
+    ]
+
+
+def evaluate_routing(router: Router, messages: Sequence[Message]) -> RoutingFigures:
+    counts = dict.fromkeys(RoutingFigures.__dataclass_fields__, 0)
+    entries = router.knowledge.entries
+    for message in messages:
+        route = router.route(message.text, coordinator=message.coordinator)
+        acted = route.target if route.kind == "action" else None
+        if message.expect == "faq":
+            counts["faq"] += 1
+            counts["faq_kept"] += acted is None
+        elif message.expect in SOCIAL_LABELS:
+            counts["social"] += 1
+            counts["social_right"] += route.social
+        else:
+            counts["actions"] += 1
+            suggested = route.kind == "suggest" and router.suggestions(route.match)[:1]
+            how_to = route.kind == "answer" and message.expect in entries[route.target].actions
+            if acted == message.expect:
+                counts["right"] += 1
+            elif suggested == [message.expect] or how_to:
+                counts["one_tap"] += 1
+            elif route.kind in ("action", "answer"):
+                counts["wrong"] += 1
+    return RoutingFigures(**counts)
+
+
+def format_routing(figures: RoutingFigures) -> str:
+    f = figures
+    return "\n".join(
+        [
+            f"{f.actions} tin nhắn nhờ làm một việc, {f.faq} câu hỏi quy định, "
+            f"{f.social} lời chào, cảm ơn, chuyện ngoài lề",
+            "",
+            f"đúng việc:                 {_pct(f.right, f.actions):5.1f}%",
+            f"cách một chạm:             {_pct(f.one_tap, f.actions):5.1f}%"
+            "  (gợi ý đầu tiên, hoặc trang hướng dẫn có nút của việc đó)",
+            f"sai việc hoặc trả lời FAQ: {_pct(f.wrong, f.actions):5.1f}%",
+            f"câu hỏi quy định không bị dẫn sang việc: {_pct(f.faq_kept, f.faq):5.1f}%",
+            f"lời chào, cảm ơn, ngoài lề được đáp đúng: {_pct(f.social_right, f.social):5.1f}%",
+        ]
+    )
+
+
 # --- baselines ------------------------------------------------------------------------
 
 

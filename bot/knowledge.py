@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -301,16 +302,7 @@ def _parse_entry(
         problems.append(Problem(file, line, "mỗi mục phải là một bảng khóa: giá trị"))
         return None
     start = len(problems)
-    _report_duplicate_keys(file, raw, problems)
-
-    def fail(key: str, message: str) -> None:
-        problems.append(Problem(file, raw.line_of(key), message))
-
-    for key in raw:
-        if key not in _ENTRY_FIELDS:
-            fail(
-                key, f"trường '{key}' không hợp lệ (các trường: {', '.join(sorted(_ENTRY_FIELDS))})"
-            )
+    fail = _item_checker(file, raw, _ENTRY_FIELDS, problems)
 
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not _ID.match(entry_id):
@@ -356,6 +348,21 @@ def _parse_entry(
         if telegram_html.visible_length(rendered) > telegram_html.MESSAGE_LIMIT:
             fail(key, f"{name} dài quá {telegram_html.MESSAGE_LIMIT} ký tự khi hiển thị")
     return None if len(problems) > start else entry
+
+
+def _item_checker(
+    file: str, raw: LineDict, fields: set[str], problems: list[Problem]
+) -> Callable[[str, str], None]:
+    """Report an item's repeated and unknown keys; returns `fail(key, message)` for the rest."""
+    _report_duplicate_keys(file, raw, problems)
+
+    def fail(key: str, message: str) -> None:
+        problems.append(Problem(file, raw.line_of(key), message))
+
+    for key in raw:
+        if key not in fields:
+            fail(key, f"trường '{key}' không hợp lệ (các trường: {', '.join(sorted(fields))})")
+    return fail
 
 
 def _text(raw: LineDict, key: str, fail) -> str | None:
@@ -612,14 +619,7 @@ def _parse_action(file: str, raw: Any, line: int, problems: list[Problem]) -> Ac
         problems.append(Problem(file, line, "mỗi thao tác phải là một bảng khóa: giá trị"))
         return None
     start = len(problems)
-    _report_duplicate_keys(file, raw, problems)
-
-    def fail(key: str, message: str) -> None:
-        problems.append(Problem(file, raw.line_of(key), message))
-
-    for key in raw:
-        if key not in ("id", "question", "alternates"):
-            fail(key, f"trường '{key}' không hợp lệ (các trường: alternates, id, question)")
+    fail = _item_checker(file, raw, {"id", "question", "alternates"}, problems)
     action_id = raw.get("id")
     if action_id not in KNOWN_ACTIONS:
         known = ", ".join(KNOWN_ACTIONS)

@@ -16,7 +16,7 @@ numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
 
 Decision, with the cut-offs from `MatchingConfig`:
 - ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin
-  (an FAQ entry and an action it explains are not each other's runner-up),
+  (candidates that give the same answer are not each other's runner-up),
   or (a clear winner of a wordy question) >= clear_threshold and ahead by >= clear_margin;
 - ``suggest``: best score >= suggest_threshold (the bot offers up to 3 candidates);
 - ``none``: otherwise, the bot says it has no answer.
@@ -37,6 +37,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot.actions import KIN
 from bot.config import MatchingConfig
 from bot.knowledge import Entry, Knowledge
 from bot.normalize import is_number, normalize, telex_fold
@@ -297,9 +298,13 @@ class Matcher:
         return "none"
 
     def _agree(self, a: str, b: str) -> bool:
+        """Two candidates that give the same answer: a how-to entry and its action, or
+        actions that show the same thing (bot.actions.KIN)."""
         entries = self.knowledge.entries
-        return (a in entries and b in entries[a].actions) or (
-            b in entries and a in entries[b].actions
+        return (
+            (a in entries and b in entries[a].actions)
+            or (b in entries and a in entries[b].actions)
+            or any({a, b} <= kin for kin in KIN)
         )
 
     def _contradicts(self, query_numbers: frozenset[str], entry_id: str) -> bool:

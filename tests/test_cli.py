@@ -129,3 +129,19 @@ def test_export_registrations_of_a_course(tmp_path):
     assert {r["Trạng thái"] for r in rows} <= {"đã đăng ký", "đã tham gia", "đã hoàn thành"}
     assert f"Đã xuất {len(rows)} dòng" in done.stdout
     assert missing.returncode == 1 and "Không có khóa học mã KHONG-CO" in missing.stderr
+
+
+def test_eval_measures_routing_on_a_messages_file(tmp_path):
+    messages = tmp_path / "m.yaml"
+    messages.write_text(
+        "messages:\n"
+        '  - {q: "xa minh dat may tieu chi roi", expect: xa}\n'
+        '  - {q: "tieu chi 18 la gi", expect: faq}\n'
+        '  - {q: "cam on ad nhieu", expect: thanks}\n',
+        encoding="utf-8",
+    )
+    result = run(["eval", str(messages)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 tin nhắn nhờ làm một việc, 1 câu hỏi quy định" in result.stdout
+    assert "đúng việc:                 100.0%" in result.stdout
+    assert "không bị dẫn sang việc: 100.0%" in result.stdout

@@ -219,3 +219,62 @@ def test_catalogue_matches_the_project_topic_list():
         c: [t["id"] for t in spec["topics"] if t["category"] == c] for c in spec["categories"]
     }
     assert ours["categories"] == expected
+
+
+# --- actions.yaml ------------------------------------------------------------------
+
+
+def _actions_file(*, drop: str | None = None, phrasing: str = "") -> str:
+    """A valid actions.yaml (every action of the catalogue), changed as asked."""
+    from bot.actions import ACTIONS
+
+    lines = ["courtesy:", "  thanks: [cảm ơn]", "  greetings: [chào]", "actions:"]
+    for spec in ACTIONS:
+        if spec.id == drop:
+            continue
+        lines += [
+            f"  - id: {spec.id}",
+            f'    question: "làm việc {spec.id}"',
+            "    alternates:",
+            *(f'      - "việc {spec.id} cách {n}"' for n in ("một", "hai", "ba")),
+        ]
+    if phrasing:
+        lines.append(f'      - "{phrasing}"')
+    return "\n".join(lines) + "\n"
+
+
+def test_actions_file_loads_with_every_action(tmp_path):
+    kb = write(
+        tmp_path, {"a.yaml": category("a", entry("mot", "alpha")), "actions.yaml": _actions_file()}
+    )
+    knowledge = load_knowledge(kb)
+    assert knowledge.actions["xa"].phrasings[0] == "làm việc xa"
+    assert ("cam", "on") in knowledge.courtesy.thanks
+
+
+def test_actions_file_mistakes_are_reported_with_their_line(tmp_path):
+    kb = write(
+        tmp_path,
+        {
+            "a.yaml": category(
+                "a",
+                entry("mot", "alpha", **{"    updated:": "    actions: [khongco]\n    updated:"}),
+            ),
+            "actions.yaml": _actions_file(drop="chuan", phrasing="alpha cách hỏi một"),
+        },
+    )
+    found = problems(kb)
+    assert any("thiếu thao tác: chuan" in p for p in found)
+    assert any("actions: 'khongco' của 'mot' không có trong actions.yaml" in p for p in found)
+    assert any(
+        p.startswith("actions.yaml:") and "trùng (sau chuẩn hóa) với một cách hỏi của 'mot'" in p
+        for p in found
+    )
+
+
+def test_an_unknown_action_names_the_known_ones(tmp_path):
+    text = _actions_file().replace("  - id: reload\n", "  - id: bay\n")
+    kb = write(tmp_path, {"a.yaml": category("a", entry("mot", "alpha")), "actions.yaml": text})
+    found = problems(kb)
+    assert any("trợ lý không có thao tác 'bay'" in p and "xa" in p for p in found)
+    assert any("thiếu thao tác: reload" in p for p in found)
