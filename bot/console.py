@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def chat(
     user: User = CONSOLE_USER,
 ) -> None:
     write(INTRO)
-    with _line_editing(read is None), asyncio.Runner() as runner:
+    # Line editing and history only for a person at a terminal, not for piped input.
+    with _line_editing(read is None and sys.stdin.isatty()), asyncio.Runner() as runner:
         _loop(assistant, runner, read or input, write, user)
 
 
