@@ -7,6 +7,7 @@ from anything the client sends (button data, typed numbers).
 from __future__ import annotations
 
 from bot import communes, courses, roster, views
+from bot.actions import BY_ID
 from bot.clock import vietnam_today
 from bot.config import Config
 from bot.courses import Course
@@ -40,30 +41,24 @@ COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
 NOT_LINKED = "Tài khoản này chưa liên kết với hồ sơ cán bộ nào."
 UNLINKED = "Đã hủy liên kết. Trợ lý không còn gắn tài khoản này với hồ sơ cán bộ nào."
 OWN_RECORD_ONLY = "Bạn chỉ xem được hồ sơ đào tạo của chính mình: gõ /daotao."
-# What an unlinked cadre asked for, in the one sentence that says why linking comes first.
-WHY_LINK = {
-    "xa": "cho xem tình hình xã của bạn (muốn tra một xã bất kỳ, gõ tên xã, ví dụ: "
-    "<i>xã Bình Lợi</i>)",
-    "daotao": "cho xem hồ sơ đào tạo của bạn",
-    "chuan": "cho biết bạn đã đạt chuẩn chưa và còn thiếu gì",
-    "dangky": "đăng ký khóa học cho bạn",
-    "thongbao": "gửi thông báo khóa học cho bạn",
-}
 
 
 def link_prompt(action: str) -> Reply:
-    """The one-tap way to link, with one sentence on why it is needed for `action`."""
-    why = WHY_LINK.get(action, "cho xem dữ liệu của bạn")
+    """The one-tap way to link, in one sentence that says why `action` needs it."""
+    why = BY_ID[action].why_link or "xem dữ liệu của bạn"
     return Reply(
-        "Tài khoản Telegram này chưa liên kết với danh sách cán bộ, nên trợ lý chưa biết bạn "
-        f"là ai để {why}.\n\nBấm nút <b>{SHARE_CONTACT}</b> bên dưới: Telegram gửi số điện "
-        "thoại của chính bạn để trợ lý đối chiếu với danh sách cán bộ.",
+        f"Tài khoản chưa liên kết: để {why}, trợ lý cần biết bạn là cán bộ nào, bạn bấm nút "
+        f"<b>{SHARE_CONTACT}</b> bên dưới.",
         contact_button=SHARE_CONTACT,
     )
 
 
-async def ask_contact() -> list[Reply]:
-    return [Reply(ASK_CONTACT, contact_button=SHARE_CONTACT)]
+async def ask_contact(db: Database, user: User) -> list[Reply]:
+    """/lienket: the contact button; an account already linked is told to which record."""
+    cadre = await db.run(roster.cadre_by_user, user.id)
+    if cadre is None:
+        return [Reply(ASK_CONTACT, contact_button=SHARE_CONTACT)]
+    return [Reply(views.already_linked(cadre), contact_button=SHARE_CONTACT)]
 
 
 async def contact(

@@ -18,20 +18,64 @@ class ActionSpec:
     coordinator: bool = False  # only coordinators may run it, and only they are routed to it
     label: str | None = None  # its key on the persistent keyboard
     menu: bool = True  # listed in the command menu and /help (when it has a command)
+    # Shows the sender's own data: without a word of oneself a close FAQ entry wins.
+    own_data: bool = False
+    # Why an unlinked cadre must link first, as "Để …, trợ lý cần biết bạn là cán bộ nào".
+    why_link: str | None = None
+    # Changes something when asked in words or by a button: it asks to confirm first.
+    confirm: str | None = None
 
 
 ACTIONS = (
     ActionSpec("start", "Giới thiệu trợ lý", "start"),
     ActionSpec("chude", "Xem câu hỏi theo chủ đề", "chude", label="📚 Chủ đề"),
-    ActionSpec("xa", "Tình hình nông thôn mới của xã", "xa", label="🏘 Xã của tôi"),
-    ActionSpec("daotao", "Hồ sơ đào tạo của tôi", "daotao", label="🎓 Đào tạo của tôi"),
-    ActionSpec("chuan", "Chuẩn của tôi: còn thiếu gì, hạn đạt chuẩn", "chuan"),
+    ActionSpec(
+        "xa",
+        "Tình hình nông thôn mới của xã",
+        "xa",
+        label="🏘 Xã của tôi",
+        own_data=True,
+        why_link="xem tình hình xã của bạn (muốn tra một xã bất kỳ, gõ tên xã, ví dụ: "
+        "<i>xã Bình Lợi</i>)",
+    ),
+    ActionSpec(
+        "daotao",
+        "Hồ sơ đào tạo của tôi",
+        "daotao",
+        label="🎓 Đào tạo của tôi",
+        own_data=True,
+        why_link="xem hồ sơ đào tạo của bạn",
+    ),
+    ActionSpec(
+        "chuan",
+        "Chuẩn của tôi: còn thiếu gì, hạn đạt chuẩn",
+        "chuan",
+        own_data=True,
+        why_link="biết bạn đã đạt chuẩn chưa và còn thiếu gì",
+    ),
     ActionSpec("khoahoc", "Các khóa học sắp tới, đăng ký", "khoahoc"),
-    ActionSpec("dangky", "Đăng ký một khóa học", "dangky"),
+    ActionSpec("dangky", "Đăng ký một khóa học", "dangky", why_link="đăng ký khóa học cho bạn"),
     ActionSpec("lienket", "Liên kết tài khoản với hồ sơ cán bộ", "lienket"),
-    ActionSpec("huylienket", "Hủy liên kết tài khoản", "huylienket"),
-    ActionSpec("tatthongbao", "Tắt thông báo khóa học", "tatthongbao"),
-    ActionSpec("batthongbao", "Nhận lại thông báo khóa học", "batthongbao"),
+    ActionSpec(
+        "huylienket",
+        "Hủy liên kết tài khoản",
+        "huylienket",
+        confirm="Hủy liên kết tài khoản Telegram này với hồ sơ cán bộ? Sau đó bạn không xem "
+        "được hồ sơ đào tạo, tình hình xã của mình và không nhận thông báo khóa học nữa.",
+    ),
+    ActionSpec(
+        "tatthongbao",
+        "Tắt thông báo khóa học",
+        "tatthongbao",
+        confirm="Tắt thông báo khóa học? Bạn sẽ không nhận tin về các lớp mới; gõ /batthongbao "
+        "để nhận lại.",
+    ),
+    ActionSpec(
+        "batthongbao",
+        "Nhận lại thông báo khóa học",
+        "batthongbao",
+        why_link="gửi thông báo khóa học cho bạn",
+    ),
     ActionSpec("hoidieuphoi", "Hỏi điều phối viên"),
     ActionSpec("help", "Hướng dẫn sử dụng", "help", label="ℹ️ Hướng dẫn"),
     ActionSpec("id", "Mã Telegram của tôi", "id", menu=False),
@@ -56,6 +100,7 @@ ACTIONS = (
 BY_ID = {spec.id: spec for spec in ACTIONS}
 SOCIAL = frozenset({"camon", "chao", "trochuyen"})
 COORDINATOR_ONLY = frozenset(spec.id for spec in ACTIONS if spec.coordinator)
+OWN_DATA = frozenset(spec.id for spec in ACTIONS if spec.own_data)
 # Actions whose replies show the same thing (the courses with their Đăng ký buttons; the
 # cadre's standard, which the training record shows too): a tie between them is no doubt.
 KIN = (frozenset({"khoahoc", "dangky"}), frozenset({"daotao", "chuan"}))

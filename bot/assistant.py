@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,7 +42,10 @@ from bot.telegram_html import escape
 log = logging.getLogger(__name__)
 
 _PROBLEMS_SHOWN = 10
-_ACTION_BUTTONS = 2  # under a how-to answer, the actions that do what it explains
+_COMMAND_WORDS = 4  # "/đăng ký khóa học": commands typed in up to four words
+_WAITING_SECONDS = 15 * 60  # how long a request waits for the account to be linked
+_WAITING_LIMIT = 10_000  # requests waiting at once, at most
+_CODE_DIGITS = 9  # a commune code in button data
 
 GREETING = (
     "Xin chào{name}! Tôi là <b>Trợ lý NTM</b>, trợ lý hỏi đáp về Chương trình xây dựng "
@@ -108,6 +112,11 @@ UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lện
 STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
 DETAILS_BUTTON = "📄 Chi tiết, căn cứ đầy đủ"
 SUGGEST_INTRO = "Có phải bạn muốn hỏi một trong các câu sau? Bấm số tương ứng:"
+ASK_SOMETHING = (
+    "Bạn cần hỏi gì? Cứ gõ câu hỏi về nông thôn mới, ví dụ: <i>tiêu chí 9 gồm những gì</i>, "
+    "<i>xã mình đạt mấy tiêu chí</i>, hoặc bấm /chude để xem theo chủ đề."
+)
+KEPT = "Vâng, trợ lý giữ nguyên."
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,7 @@ class Ask:
     user: User
     args: str = ""  # what follows a command: "/xa Bình Lợi"
     words: str = ""  # the message, when the action was asked for in words
+    confirmed: bool = False  # a typed command, or the "Đồng ý" of a confirmation
 
 
 Handler = Callable[[Ask], Awaitable[list[Reply]]]
@@ -130,8 +140,9 @@ class Assistant:
         self.imports = ImportDesk(config, database)
         self.announcements = AnnounceDesk(config, database)
         self._use(knowledge, Matcher(knowledge, config.matching))
-        # What an unlinked cadre asked for, shown once the account is linked.
-        self._after_link: dict[int, tuple[str, Ask]] = {}
+        # What an unlinked cadre just asked for, done once the account is linked: the
+        # request that led to the contact button, for a few minutes, until the next message.
+        self._after_link: dict[int, tuple[float, Callable[[], Awaitable[list[Reply]]]]] = {}
         db, lexicon = database, lambda: self.knowledge.lexicon
         self.actions: dict[str, Handler] = {
             "start": self._start,
@@ -146,7 +157,7 @@ class Assistant:
             "dangky": lambda ask: enrolment.course_list(
                 db, lexicon(), f"{ask.args} {ask.words}", ask.user, registering=True
             ),
-            "lienket": lambda _ask: account.ask_contact(),
+            "lienket": lambda ask: account.ask_contact(db, ask.user),
             "huylienket": lambda ask: account.unlink(db, ask.user),
             "tatthongbao": lambda ask: enrolment.unsubscribe(db, ask.user),
             "batthongbao": lambda ask: enrolment.subscribe(db, ask.user),
@@ -170,7 +181,9 @@ class Assistant:
             "do": self._action_button,
             "tb": self.announcements.button,
             "bc": lambda value, user, _m: self.announcements.cancel(value, user),
-            "reg": lambda value, user, _m: enrolment.register(db, value, user),
+            "reg": self._register_button,
+            "ok": self._confirmed_button,
+            "no": lambda _v, _u, _m: _say(Reply(KEPT, toast=True)),
             "unsub": lambda _v, user, _m: enrolment.unsubscribe(db, user),
             "imp": self._import_button,
             "x": self._commune_button,
@@ -185,19 +198,23 @@ class Assistant:
 
     async def message(self, text: str, user: User) -> list[Reply]:
         """A typed message: a command ("/chude", "/xa Bình Lợi") or anything else."""
+        self._after_link.pop(user.id, None)  # a new message: the cadre has moved on
         if text.startswith("/"):
             word, _, args = text.partition(" ")
             return await self.command(word[1:].split("@")[0], args.strip(), user)
         return await self.text(text, user)
 
     async def command(self, name: str, args: str, user: User) -> list[Reply]:
-        """A slash command, also typed with diacritics or spaces ("/xã", "/đào tạo")."""
-        action = self._commands.get(_command_key(name))
-        if action is None and args:
-            action, args = self._commands.get(_command_key(name + args)), ""
-        if action is None:
-            return [Reply(UNKNOWN_COMMAND)]
-        return await self.run(action, Ask(user, args=args))
+        """A slash command, also typed with diacritics or spaces ("/xã", "/đào tạo khóa"):
+        the longest run of first words that names a command the sender may run."""
+        words = [name, *args.split()]
+        coordinator = self.config.is_coordinator(user.id)
+        for size in range(min(len(words), _COMMAND_WORDS), 0, -1):
+            action = self._commands.get(_command_key("".join(words[:size])))
+            if action and (coordinator or not BY_ID[action].coordinator or size == 1):
+                rest = " ".join(words[size:])
+                return await self.run(action, Ask(user, args=rest, confirmed=True))
+        return [Reply(UNKNOWN_COMMAND)]
 
     async def text(self, text: str, user: User) -> list[Reply]:
         if self.announcements.waiting(user):
@@ -211,27 +228,40 @@ class Assistant:
             return await self.run(route.target, Ask(user, words=text))
         if route.kind == "answer":
             return [self._answer(self.knowledge.entries[route.target])]
+        if route.match is None:
+            return [Reply(ASK_SOMETHING)]
         await self._remember_unanswered(text, route)
         if route.kind == "suggest" and self.router.suggestions(route.match):
             return [self._suggest(route.match)]
         return [Reply(NO_ANSWER, rows([Button("📚 Xem theo chủ đề", "cats")]))]
 
     async def _names_commune(self, route: Route, text: str) -> bool:
-        """A doubt whose first guess is a commune's status, in words that name a real
-        commune ("xã Tân Nhựt đạt mấy tiêu chí"): the name settles it."""
-        if route.kind != "suggest" or self.router.suggestions(route.match)[:1] != ["xa"]:
-            return False
-        return bool(await self.db.run(communes.commune_in_words, text))
+        """Words that name a real commune ("xã Tân Nhựt đạt mấy tiêu chí", "Phường Phú An")
+        ask for its status unless the FAQ answers them for sure (not with a how-to page)."""
+        how_to = route.kind == "answer" and "xa" in self.knowledge.entries[route.target].actions
+        unsure = route.kind in ("suggest", "none") or route.target == "trochuyen" or how_to
+        return unsure and bool(await self.db.run(communes.commune_in_words, text))
 
     async def run(self, action: str, ask: Ask) -> list[Reply]:
         """Run an action for `ask.user`; every right is checked here or in the action."""
-        if BY_ID[action].coordinator and not self.config.is_coordinator(ask.user.id):
+        spec = BY_ID[action]
+        if spec.coordinator and not self.config.is_coordinator(ask.user.id):
             return [Reply(COORDINATORS_ONLY)]
+        if spec.confirm and not ask.confirmed:
+            buttons = (Button("✅ Đồng ý", f"ok:{action}"), Button("✖️ Không", "no"))
+            return [Reply(spec.confirm, (buttons,))]
         replies = await self.actions[action](ask)
-        # An unlinked cadre was shown the contact button: the request waits for the link.
         if action != "lienket" and any(r.contact_button for r in replies):
-            self._after_link[ask.user.id] = (action, ask)
+            self._wait_for_link(ask.user, lambda: self.run(action, ask))
         return replies
+
+    def _wait_for_link(self, user: User, then: Callable[[], Awaitable[list[Reply]]]) -> None:
+        """An unlinked cadre was shown the contact button: `then` runs once linked."""
+        now = time.monotonic()
+        for user_id in [u for u, (at, _) in self._after_link.items() if at < now]:
+            del self._after_link[user_id]
+        if len(self._after_link) < _WAITING_LIMIT:
+            self._after_link[user.id] = (now + _WAITING_SECONDS, then)
 
     async def contact(
         self, phone_number: str, contact_user_id: int | None, user: User
@@ -239,9 +269,9 @@ class Assistant:
         """A phone number shared with Telegram's contact button."""
         replies = await account.contact(self.db, phone_number, contact_user_id, user)
         replies = [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
-        waiting = self._after_link.pop(user.id, None)
-        if waiting is not None and await account.is_linked(self.db, user):
-            replies += await self.run(*waiting)
+        deadline, then = self._after_link.pop(user.id, (0.0, None))
+        if then and deadline >= time.monotonic() and await account.is_linked(self.db, user):
+            replies += await then()
         return replies
 
     async def document(
@@ -260,6 +290,7 @@ class Assistant:
     ) -> list[Reply]:
         """A button pressed under `message` (chat id, message id). The data is only a hint
         of what was pressed: every right is checked again from `user`."""
+        self._after_link.pop(user.id, None)
         kind, _, value = data.partition(":")
         handler = self._buttons.get(kind)
         replies = await handler(value, user, message) if handler else []
@@ -344,12 +375,24 @@ class Assistant:
     async def _action_button(self, value: str, user: User, _m: object) -> list[Reply]:
         return await self.run(value, Ask(user)) if value in self.actions else []
 
+    async def _confirmed_button(self, value: str, user: User, _m: object) -> list[Reply]:
+        """ "Đồng ý" under a confirmation: the action runs, rights checked as ever."""
+        return await self.run(value, Ask(user, confirmed=True)) if value in self.actions else []
+
+    async def _register_button(self, value: str, user: User, _m: object) -> list[Reply]:
+        replies = await enrolment.register(self.db, value, user)
+        if any(r.contact_button for r in replies):
+            self._wait_for_link(user, lambda: enrolment.register(self.db, value, user))
+        return replies
+
     async def _import_button(self, value: str, user: User, _m: object) -> list[Reply]:
         token, _, choice = value.rpartition(":")
         return await self.imports.answer(token, choice, user)
 
     async def _commune_button(self, value: str, _user: User, _m: object) -> list[Reply]:
-        return await account.commune_by_code(self.db, int(value)) if value.isdigit() else []
+        if not (value.isascii() and value.isdigit() and len(value) <= _CODE_DIGITS):
+            return []
+        return await account.commune_by_code(self.db, int(value))
 
     async def _vote_button(self, value: str, user: User, _m: object) -> list[Reply]:
         entry_id, _, vote = value.rpartition(":")
@@ -378,18 +421,18 @@ class Assistant:
         for number, target in enumerate(self.router.suggestions(match), 1):
             if target in self.knowledge.actions:
                 question, data = self.knowledge.actions[target].question, f"do:{target}"
-                lines.append(f"{number}. {escape(question)} (thao tác của trợ lý)")
+                lines.append(f"{number}. {escape(question)} – trợ lý làm ngay")
             else:
                 entry = self.knowledge.entries[target]
                 data = f"a:{target}"
-                lines.append(f"{number}. {escape(entry.question)} ({escape(entry.period)})")
+                lines.append(f"{number}. {escape(entry.question)} – {escape(entry.period)}")
             buttons.append(Button(str(number), data))
         other = (Button("Không phải – xem theo chủ đề", "cats"),)
         return Reply("\n".join(lines), (tuple(buttons), other))
 
     def _answer(self, entry: Entry) -> Reply:
         buttons = []
-        for action in entry.actions[:_ACTION_BUTTONS]:
+        for action in entry.actions:
             label = f"▶️ {self.knowledge.actions[action].question}"
             buttons.append(Button(short_label(label), f"do:{action}"))
         buttons.append(Button(DETAILS_BUTTON, f"src:{entry.id}"))

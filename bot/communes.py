@@ -104,6 +104,10 @@ def commune_in_words(db: sqlite_utils.Database, words: str) -> list[CommuneRef]:
             if not rest or rest[0] in _OWN:
                 continue
             for size in range(len(rest), 0, -1):
+                # A one-word name ("Láng", "Gáo") only at the end: "xã láng" is that commune,
+                # "xã lang thang…" is not.
+                if size == 1 and i + len(kind) + 1 < len(tokens):
+                    continue
                 found = db.execute(
                     "SELECT c.code, c.name, p.name FROM communes c"
                     " JOIN provinces p ON p.code = c.province_code WHERE c.search = ?"
@@ -111,7 +115,10 @@ def commune_in_words(db: sqlite_utils.Database, words: str) -> list[CommuneRef]:
                     [" ".join(rest[:size])],
                 ).fetchall()
                 if found:
-                    return [CommuneRef(*row) for row in found]
+                    refs = [CommuneRef(*row) for row in found]
+                    # "phường Phú An" is the ward when a commune shares its name.
+                    same_kind = [r for r in refs if folded(r.name).startswith(" ".join(kind))]
+                    return same_kind or refs
     return []
 
 

@@ -1,8 +1,7 @@
 """`ntm-bot chat`: the assistant in a terminal, showing what the bot would send.
 
 Inline buttons and the keys of the persistent keyboard are numbered; typing a number
-presses it. Lines can be edited and recalled with the arrow keys (readline), and the
-history is kept between sessions.
+presses it. Lines can be edited and recalled with the arrow keys (readline).
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from bot.assistant import Assistant
 from bot.normalize import fold
@@ -20,7 +18,6 @@ from bot.telegram_html import to_plain
 
 CONSOLE_USER = User(1)
 EXIT_WORDS = {"/thoat", "/exit", "/quit"}
-HISTORY_FILE = Path.home() / ".ntm-bot-history"
 INTRO = (
     "Trợ lý NTM – trò chuyện trên máy tính. Gõ câu hỏi hoặc điều bạn cần (xã mình đạt mấy "
     "tiêu chí, tôi còn thiếu gì để đạt chuẩn…), một lệnh (/start, /chude, /xa, /daotao, "
@@ -35,28 +32,19 @@ def chat(
     user: User = CONSOLE_USER,
 ) -> None:
     write(INTRO)
-    # Line editing and history only for a person at a terminal, not for piped input.
-    with _line_editing(read is None and sys.stdin.isatty()), asyncio.Runner() as runner:
+    if read is None and sys.stdin.isatty():
+        _line_editing()
+    with asyncio.Runner() as runner:
         _loop(assistant, runner, read or input, write, user)
 
 
-@contextlib.contextmanager
-def _line_editing(enabled: bool):
-    """Arrow keys and history for `input`, where the platform has readline."""
-    try:
+def _line_editing() -> None:
+    """Arrow keys and this session's history for `input`, where the platform has readline.
+    Nothing is written to disk: a coordinator's lines may hold phone numbers."""
+    with contextlib.suppress(ImportError):  # Windows without pyreadline: plain input works
         import readline
-    except ImportError:  # Windows without pyreadline: plain input still works
-        enabled = False
-    if enabled:
-        with contextlib.suppress(OSError):
-            readline.read_history_file(HISTORY_FILE)
+
         readline.set_history_length(1000)
-    try:
-        yield
-    finally:
-        if enabled:
-            with contextlib.suppress(OSError):
-                readline.write_history_file(HISTORY_FILE)
 
 
 def _loop(

@@ -9,7 +9,7 @@ never a person.
 from __future__ import annotations
 
 from bot import broadcasts, courses, views
-from bot.account import NOT_LINKED, link_prompt
+from bot.account import link_prompt
 from bot.clock import vietnam_today
 from bot.courses import Course
 from bot.db import Database
@@ -17,6 +17,7 @@ from bot.normalize import Lexicon
 from bot.replies import Button, Reply, User, rows
 
 NO_COURSE = "Khóa học này không còn trong hệ thống."
+NOT_SUBSCRIBED = "Tài khoản chưa liên kết nên bạn không nhận thông báo khóa học nào."
 
 
 async def course_list(
@@ -66,13 +67,13 @@ async def register(db: Database, course_code: str, user: User) -> list[Reply]:
 async def unsubscribe(db: Database, user: User) -> list[Reply]:
     if await db.run(courses.set_subscribed, user.id, False):
         return [Reply("Đã tắt thông báo khóa học. Gõ /batthongbao nếu muốn nhận lại.")]
-    return [Reply(NOT_LINKED)]
+    return [Reply(NOT_SUBSCRIBED)]
 
 
 async def subscribe(db: Database, user: User) -> list[Reply]:
     if await db.run(courses.set_subscribed, user.id, True):
         return [Reply("Đã bật lại thông báo khóa học. Gõ /khoahoc để xem các khóa sắp tới.")]
-    return [link_prompt("thongbao")]
+    return [link_prompt("batthongbao")]
 
 
 def _buttons(upcoming: list[Course], mine: frozenset[str], today) -> list[Button]:

@@ -105,6 +105,19 @@ def _text(text: str) -> str:
     return value
 
 
+COURSE_CODE_BYTES = 40  # a course code travels in button data, which Telegram caps at 64 bytes
+
+
+def _course_code(text: str) -> str:
+    value = _text(text)
+    if " " in value or len(value.encode()) > COURSE_CODE_BYTES:
+        raise CellError(
+            f"mã khóa phải liền nhau, không dấu cách, tối đa {COURSE_CODE_BYTES} ký tự "
+            "không dấu (ví dụ BD-2026-01)"
+        )
+    return value
+
+
 def _integer(low: int, high: int | None = None, prefix: str = "") -> Callable[[str], int]:
     """An int in [low, high]; `prefix` is a word people put before it ("nhóm 2")."""
 
@@ -426,7 +439,7 @@ SPECS: dict[str, Spec] = {
             export_sql="SELECT code, title, organiser, start_date, end_date, place, online_link,"
             " capacity, registration_deadline FROM courses ORDER BY start_date, code",
             columns=(
-                Column("Mã khóa", "code", _text, True, example="BD-2026-01",
+                Column("Mã khóa", "code", _course_code, True, example="BD-2026-01",
                        note=_REQUIRED + "Mã do Văn phòng điều phối đặt, mỗi khóa một mã."),
                 Column("Tên khóa học", "title", _text, True,
                        example="Bồi dưỡng kiến thức xây dựng nông thôn mới 2026-2030",

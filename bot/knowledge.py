@@ -17,7 +17,7 @@ from typing import Any
 
 from bot import telegram_html
 from bot.actions import BY_ID as KNOWN_ACTIONS
-from bot.courtesy import Courtesy
+from bot.courtesy import Courtesy, fold_words
 from bot.normalize import Lexicon, normalize
 from bot.yaml_lines import LineDict, LineList, YamlSyntaxError
 from bot.yaml_lines import load as load_yaml
@@ -26,6 +26,7 @@ SYNONYMS_FILE = "synonyms.yaml"
 CATALOGUE_FILE = "catalogue.yaml"
 ACTIONS_FILE = "actions.yaml"
 MIN_ACTION_PHRASINGS = 3
+MAX_ENTRY_ACTIONS = 4  # the buttons under a how-to answer
 _COURTESY_KINDS = ("thanks", "greetings", "polite", "questions")
 MIN_ALTERNATES = 6
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -523,9 +524,9 @@ def _check_entry_actions(
     problems: list[Problem],
 ) -> None:
     for entry in entries.values():
+        loc = where[entry.id]
         # An action that failed validation is reported where it stands, not here again.
         for action in (a for a in entry.actions if a not in actions and a not in action_where):
-            loc = where[entry.id]
             problems.append(
                 Problem(
                     loc.file,
@@ -533,6 +534,17 @@ def _check_entry_actions(
                     f"actions: '{action}' của '{entry.id}' không có trong {ACTIONS_FILE}",
                 )
             )
+        for action in (a for a in entry.actions if a in KNOWN_ACTIONS):
+            if KNOWN_ACTIONS[action].coordinator:
+                message = (
+                    f"actions: '{action}' chỉ dành cho điều phối viên, không đặt dưới mục hỏi đáp"
+                )
+                problems.append(Problem(loc.file, loc.line, message))
+        if len(entry.actions) > MAX_ENTRY_ACTIONS:
+            message = (
+                f"actions: tối đa {MAX_ENTRY_ACTIONS} thao tác mỗi mục (có {len(entry.actions)})"
+            )
+            problems.append(Problem(loc.file, loc.line, message))
 
 
 def _check_shared_phrasings(
@@ -587,7 +599,10 @@ def _load_actions(
                     f"khóa '{key}' không hợp lệ (courtesy, personal, actions)",
                 )
             )
-    courtesy = _courtesy(name, data, problems)
+    courtesy = replace(
+        _courtesy(name, data, problems),
+        personal=frozenset(tuple(fold_words(p)) for p in _personal(name, data, problems)),
+    )
     # The matcher's fillers are polite words too, wherever they stand.
     courtesy = replace(courtesy, polite=courtesy.polite | lexicon.fillers)
     actions: dict[str, Action] = {}
@@ -656,7 +671,7 @@ def _courtesy(file: str, data: LineDict, problems: list[Problem]) -> Courtesy:
             )
         )
         return Courtesy()
-    lists = {"personal": _personal(file, data, problems)}
+    lists = {}
     for key in raw:
         if key not in _COURTESY_KINDS:
             problems.append(Problem(file, raw.line_of(key), f"khóa courtesy '{key}' không hợp lệ"))

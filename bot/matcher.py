@@ -230,6 +230,14 @@ class Matcher:
         )
         return Match(question, self._decide(candidates), candidates)
 
+    def decide(self, candidates: tuple[Candidate, ...]) -> Decision:
+        """The decision for candidates in this order (the cut-offs of `MatchingConfig`)."""
+        return self._decide(candidates)
+
+    def asks_nothing(self, question: str) -> bool:
+        """Only question words and particles ("sao", "gì vậy"): nothing to look for."""
+        return all(t in self._stopwords for t in self.query_tokens(question))
+
     def query_tokens(self, question: str) -> list[str]:
         """The query's folded, expanded and corrected words."""
         return [self._correct(t) for t in self._normalize(question[:_QUERY_LIMIT])]

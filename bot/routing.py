@@ -11,10 +11,10 @@ Nothing here knows Telegram or the database: the assistant runs what the route n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from bot.actions import ACTIONS, COORDINATOR_ONLY, SOCIAL
+from bot.actions import ACTIONS, COORDINATOR_ONLY, OWN_DATA, SOCIAL
 from bot.courtesy import fold_words, strip
 from bot.knowledge import Knowledge
 from bot.matcher import Candidate, Match, Matcher
@@ -23,8 +23,6 @@ RouteKind = Literal["action", "answer", "suggest", "none"]
 # How far behind the best candidate an action (or entry) may be and still win because the
 # message does (or does not) speak of the sender's own data. Chosen on the development sets.
 PERSON_LEAD = 12.0
-# Actions that show the sender's own data: without a word of oneself, a close FAQ entry wins.
-OWN_DATA = frozenset({"xa", "daotao", "chuan"})
 
 
 @dataclass(frozen=True)
@@ -39,36 +37,54 @@ class Route:
         return self.kind == "action" and self.target in SOCIAL
 
 
+# Nothing to look for: no words, or only question words. Answered with an invitation to
+# ask, never stored as unanswered.
+EMPTY = Route("none", None)
+
+
 class Router:
     def __init__(self, knowledge: Knowledge, matcher: Matcher) -> None:
         self.knowledge = knowledge
         self.matcher = matcher
-        # A keyboard label or a command name typed as a message, in any form.
-        self._labels = {_label_key(s.label): s for s in ACTIONS if s.label}
-        self._labels |= {_label_key(s.command): s for s in ACTIONS if s.command}
+        # A keyboard label or a command name typed as a message, in any form; not the
+        # coordinators' commands, whose names are ordinary words ("thông báo").
+        typed = [s for s in ACTIONS if not s.coordinator]
+        self._labels = {_label_key(s.label): s for s in typed if s.label}
+        self._labels |= {_label_key(s.command): s for s in typed if s.command}
 
     def route(self, text: str, coordinator: bool = False) -> Route:
         labelled = self._labels.get(_label_key(text))
-        if labelled and (coordinator or not labelled.coordinator):
+        if labelled:
             return Route("action", labelled.id)
         stripped = strip(text, self.knowledge.courtesy)
+        polite = stripped.thanked or stripped.greeted
         if stripped.social:
-            return Route("action", _social(stripped.thanked, stripped.greeted))
+            return Route("action", _social(stripped.thanked, stripped.greeted)) if polite else EMPTY
+        if self.matcher.asks_nothing(stripped.core):
+            return EMPTY  # "sao?", "gì vậy": nothing to look for
         match = self.matcher.match(
             stripped.core, exclude=frozenset() if coordinator else COORDINATOR_ONLY
         )
-        # "Xin trân trọng cảm ơn trợ lý đã hỗ trợ": thanks around words that ask nothing.
-        polite = stripped.thanked or stripped.greeted
-        if polite and not stripped.asks and match.decision != "answer":
+        # "Xin trân trọng cảm ơn trợ lý đã hỗ trợ": thanks around words that match nothing.
+        if polite and not stripped.asks and match.decision == "none":
             return Route("action", _social(stripped.thanked, stripped.greeted), match)
         best = match.best
         if best is not None and match.decision != "none":
             chosen = self._by_person(match, stripped.personal)
-            if chosen is not best and chosen.score >= self.matcher.config.clear_threshold:
-                return Route("action" if chosen.is_action else "answer", chosen.id, match)
+            if chosen is not best:
+                return self._preferred(match, chosen)
         if match.decision == "answer" or (match.decision == "suggest" and best.id in SOCIAL):
             return Route("action" if best.is_action else "answer", best.id, match)
         return Route(match.decision, None, match)
+
+    def _preferred(self, match: Match, chosen: Candidate) -> Route:
+        """The candidate the person rule chose, answered only if it clears the cut-offs
+        against the others; else a suggestion that offers it first."""
+        rest = tuple(c for c in match.candidates if c is not chosen and c is not match.best)
+        if self.matcher.decide((chosen, *rest)) == "answer":
+            return Route("action" if chosen.is_action else "answer", chosen.id, match)
+        offered = replace(match, decision="suggest", candidates=(chosen, match.best, *rest))
+        return Route("suggest", None, offered)
 
     def _by_person(self, match: Match, personal: bool) -> Candidate:
         """Between an FAQ entry and an action close behind it, who the message speaks of

@@ -102,6 +102,16 @@ def standard(cadre: Cadre, today: dt.date, gap: Course | None) -> str:
     return "\n".join(lines)
 
 
+def already_linked(cadre: Cadre) -> str:
+    """/lienket from a linked account: to which record, and how to change it."""
+    who = ", ".join(escape(x) for x in (cadre.full_name, cadre.position, cadre.commune_name) if x)
+    return (
+        f"Tài khoản này đã liên kết với hồ sơ <b>{who}</b>. Nếu bạn đã đổi số điện thoại "
+        "hoặc đây không phải hồ sơ của bạn, bấm nút bên dưới để liên kết lại bằng số đang dùng, "
+        "hoặc gõ /huylienket để hủy liên kết."
+    )
+
+
 def _standard(cadre: Cadre, today: dt.date, gap: Course | None) -> list[str]:
     if cadre.meets_standard:
         return ["Chuẩn cán bộ, công chức: ✅ đạt chuẩn"]

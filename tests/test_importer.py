@@ -305,6 +305,11 @@ BAD_ROWS = {
         "courses", bad("courses", 2, {"Hạn đăng ký": "21/04/2026"}),
         RowError(2, "Hạn đăng ký", "hạn đăng ký sau ngày bắt đầu khóa học"),
     ),
+    "course code too long for a button": (
+        "courses", bad("courses", 2, {"Mã khóa": "BỒI-DƯỠNG-CÁN-BỘ-XÃ-VỀ-CHUYỂN-ĐỔI-SỐ-2026"}),
+        RowError(2, "Mã khóa", "mã khóa phải liền nhau, không dấu cách, tối đa 40 ký tự không"
+                 " dấu (ví dụ BD-2026-01)"),
+    ),
     "link that is not a web address": (
         "courses", bad("courses", 2, {"Đường dẫn trực tuyến": "zalo nhóm lớp"}),
         RowError(2, "Đường dẫn trực tuyến",

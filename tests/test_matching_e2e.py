@@ -60,8 +60,8 @@ async def test_suggestion_buttons_lead_to_the_chosen_answer(fake_api: FakeBotApi
         suggestion = await fake_api.wait_for_reply(CADRE)
         # The candidates in full, each with its period; the buttons carry their numbers.
         assert suggestion.text.splitlines()[2:] == [
-            "1. Tiêu chí mẫu số 7 là gì? (2026-2030 (hiện hành))",
-            "2. Văn bản mẫu quy định điều gì? (2024 (đã hết hiệu lực))",
+            "1. Tiêu chí mẫu số 7 là gì? – 2026-2030 (hiện hành)",
+            "2. Văn bản mẫu quy định điều gì? – 2024 (đã hết hiệu lực)",
         ]
         assert _buttons(suggestion) == [
             ("1", "a:tieu-chi-mau"),

@@ -208,3 +208,63 @@ def test_a_coordinator_completes_an_announcement_in_the_console(tmp_path):
     database.close()
     assert any(line.startswith("Đã xếp thông báo #1 tới 1 người") for line in screen)
     assert len(texts) == 1 and "chuyển đổi số khai giảng tháng sau" in texts[0][0]
+
+
+def test_every_action_of_the_catalogue_has_a_handler(tmp_path):
+    from bot.actions import BY_ID
+
+    database = Database(tmp_path / "ntm.sqlite3")
+    assistant = Assistant(Config(), load_knowledge(BUNDLED_KNOWLEDGE_DIR), database)
+    database.close()
+    assert set(assistant.actions) == set(BY_ID)
+
+
+async def test_what_changes_something_asks_first_when_asked_in_words(fake_api, config):
+    async with running_bot(config):
+        fake_api.push_contact(CADRE, CADRE_PHONE)
+        await fake_api.wait_for_reply(CADRE)
+        asked = await _say(fake_api, CADRE, "hủy liên kết là gì")
+        fake_api.push_callback(CADRE, "no", asked)
+        await fake_api.wait_for(lambda c: c.method == "answerCallbackQuery", timeout=5)
+        still = to_plain((await _say(fake_api, CADRE, "/daotao")).text)
+        again = await _say(fake_api, CADRE, "toi muon huy lien ket tai khoan")
+        fake_api.push_callback(CADRE, "ok:huylienket", again)
+        done = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+        # A forged confirmation of a coordinator's action runs nothing.
+        fake_api.push_callback(CADRE, "ok:thongbao", again)
+        refused = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+    assert _datas(asked) == ["ok:huylienket", "no"] and "Hủy liên kết" in asked.text
+    assert still.startswith("Hồ sơ đào tạo:")  # "Không" kept the link
+    assert done.startswith("Đã hủy liên kết")
+    assert refused == "Lệnh này chỉ dành cho điều phối viên."
+
+
+async def test_a_registration_pressed_before_linking_is_done_once_linked(fake_api, config):
+    _clear_records(config, CADRE_PHONE)
+    async with running_bot(config):
+        listing = await _say(fake_api, STRANGER, "/khoahoc")
+        fake_api.push_callback(STRANGER, f"reg:{OPEN_COURSE}", listing)
+        prompt = await fake_api.wait_for_reply(STRANGER)
+        fake_api.push_contact(STRANGER, CADRE_PHONE)
+        await fake_api.wait_for_reply(STRANGER)
+        registered = to_plain((await fake_api.wait_for_reply(STRANGER)).text)
+        linked_again = to_plain((await _say(fake_api, STRANGER, "/lienket")).text)
+    assert "chưa liên kết" in prompt.text and "đăng ký khóa học cho bạn" in prompt.text
+    assert registered.startswith("✅ Đã đăng ký cho bạn khóa học")
+    assert linked_again.startswith("Tài khoản này đã liên kết với hồ sơ")
+
+
+async def test_odd_and_polite_messages(fake_api, config):
+    async with running_bot(config):
+        empty = [to_plain((await _say(fake_api, STRANGER, t)).text) for t in ("???", "😀", "sao")]
+        greeting_and_topic = await _say(fake_api, STRANGER, "xin chào, tiêu chí môi trường")
+        spaced = await _say(fake_api, STRANGER, "/đăng ký khóa học")
+        forged = await _say(fake_api, STRANGER, "/xa")
+        fake_api.push_callback(STRANGER, "x:²", forged)
+        stale = to_plain((await fake_api.wait_for_reply(STRANGER)).text)
+    assert all(text.startswith("Bạn cần hỏi gì?") for text in empty)
+    assert not greeting_and_topic.text.startswith("Chào bạn!")  # the question is not lost
+    assert to_plain(spaced.text).startswith("Bạn muốn đăng ký khóa nào?")
+    assert "không còn hiệu lực" in stale
+    stored = sqlite3.connect(config.database).execute("SELECT example FROM unanswered")
+    assert not {"???", "😀", "sao"} & {row[0] for row in stored}
