@@ -58,10 +58,9 @@ class Router:
             return Route("action", labelled.id)
         stripped = strip(text, self.knowledge.courtesy)
         polite = stripped.thanked or stripped.greeted
-        if stripped.social:
+        # Nothing left to look for ("dạ vâng ạ", "sao?", "được rồi, cảm ơn nhé").
+        if stripped.social or self.matcher.asks_nothing(stripped.core):
             return Route("action", _social(stripped.thanked, stripped.greeted)) if polite else EMPTY
-        if self.matcher.asks_nothing(stripped.core):
-            return EMPTY  # "sao?", "gì vậy": nothing to look for
         match = self.matcher.match(
             stripped.core, exclude=frozenset() if coordinator else COORDINATOR_ONLY
         )
