@@ -431,7 +431,11 @@ class Assistant:
         return Reply("\n".join(lines), (tuple(buttons), other))
 
     def _answer(self, entry: Entry) -> Reply:
-        buttons = []
+        """The first message of an answer; an answer no longer in force opens with what is."""
+        now = [
+            self.knowledge.entries[s] for s in entry.superseded_by if s in self.knowledge.entries
+        ]
+        buttons = [Button(short_label(f"✅ Đang áp dụng: {e.question}"), f"a:{e.id}") for e in now]
         for action in entry.actions:
             label = f"▶️ {self.knowledge.actions[action].question}"
             buttons.append(Button(short_label(label), f"do:{action}"))
@@ -439,13 +443,17 @@ class Assistant:
         buttons += [
             _entry_button(self.knowledge.entries[r])
             for r in entry.related
-            if r in self.knowledge.entries
+            if r in self.knowledge.entries and r not in entry.superseded_by
         ]
         votes = (
             Button("👍 Hữu ích", f"fb:{entry.id}:1"),
             Button("👎 Chưa đúng", f"fb:{entry.id}:0"),
         )
-        return Reply(render_answer(entry), (*rows(buttons), votes))
+        text = render_answer(entry)
+        if now:
+            current = "; ".join(f"{escape(e.question)} ({escape(e.period)})" for e in now)
+            text = f"⚠️ <b>Không còn áp dụng.</b> Đang áp dụng: {current}\n\n{text}"
+        return Reply(text, (*rows(buttons), votes))
 
     def _categories(self) -> Reply:
         buttons = [Button(c.title, f"c:{c.id}") for c in self.knowledge.categories]

@@ -18,7 +18,7 @@ from typing import Any
 from bot import telegram_html
 from bot.actions import BY_ID as KNOWN_ACTIONS
 from bot.courtesy import Courtesy, fold_words
-from bot.normalize import Lexicon, normalize
+from bot.normalize import Lexicon, fold, normalize
 from bot.yaml_lines import LineDict, LineList, YamlSyntaxError
 from bot.yaml_lines import load as load_yaml
 
@@ -43,7 +43,30 @@ _ENTRY_FIELDS = {
     "tags",
     "details",
     "actions",
+    "status",
+    "superseded_by",
 }
+# Whether an entry is in force: "current" (the rule or fact that applies today),
+# "superseded" (a rule of an ended period; `superseded_by` names what replaced it),
+# "guide" (how to use the assistant, general explanations).
+STATUSES = ("current", "superseded", "guide")
+# A superseded answer must say so in its own words; these are the ways it may.
+_NO_LONGER = (
+    "het hieu luc",
+    "khong con ap dung",
+    "khong con hieu luc",
+    "da duoc thay",
+    "da thay the",
+    "duoc thay bang",
+    "da ket thuc",
+    "bai bo",
+    "chi con gia tri",
+    "het giai doan",
+    "bo cu",
+    "bo tieu chi cu",
+    "khong con la",
+    "da co quy dinh moi",
+)
 _SOURCE_FIELDS = {"doc", "date", "title", "url", "article"}
 # How documents are cited in the short "Căn cứ" line: number and kind, as cadres cite them.
 _SHORT_KINDS = (
@@ -87,6 +110,8 @@ class Entry:
     tags: tuple[str, ...] = ()
     details: str | None = None  # shown behind a button, after the short answer
     actions: tuple[str, ...] = ()  # the assistant's actions that do what this entry explains
+    status: str = "current"  # one of STATUSES
+    superseded_by: tuple[str, ...] = ()  # what applies now, for a superseded entry
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -200,6 +225,7 @@ def load_knowledge(directory: Path) -> Knowledge:
                 )
             )
     _check_related(entries, where, declared, problems)
+    _check_successors(entries, where, declared, problems)
     _check_entry_actions(entries, where, actions, action_where, problems)
     phrased = [(e.id, e.phrasings, where[e.id]) for e in entries.values()]
     phrased += [(a.id, a.phrasings, action_where[a.id]) for a in actions.values()]
@@ -322,6 +348,16 @@ def _parse_entry(
         fail("updated", "updated phải là ngày dạng YYYY-MM-DD")
     details = _text(raw, "details", fail) if "details" in raw else None
     actions = _string_list(raw, "actions", fail, required=False) or []
+    status = raw.get("status")
+    if status not in STATUSES:
+        fail("status", f"status phải là một trong: {', '.join(STATUSES)} (có: {status!r})")
+    successors = _string_list(raw, "superseded_by", fail, required=False) or []
+    if status == "superseded" and not successors:
+        fail("status", "mục superseded cần superseded_by: id các mục đang áp dụng thay cho nó")
+    if successors and status != "superseded":
+        fail("superseded_by", "superseded_by chỉ dành cho mục có status: superseded")
+    if status == "superseded" and answer and not any(w in fold(answer.lower()) for w in _NO_LONGER):
+        fail("answer", "mục superseded phải nói rõ trong answer là quy định đã hết hiệu lực")
     for key, html in (("answer", answer), ("details", details)):
         for message in telegram_html.check(html or ""):
             fail(key, f"{key}: {message}")
@@ -340,6 +376,8 @@ def _parse_entry(
         tags=tuple(tags),
         details=details,
         actions=tuple(actions),
+        status=status,
+        superseded_by=tuple(successors),
     )
     shown = (
         ("answer", "câu trả lời", render_answer(entry)),
@@ -513,6 +551,30 @@ def _check_related(
                         loc.line,
                         f"related '{rel}' của '{entry.id}' không trỏ tới mục nào khác",
                     )
+                )
+
+
+def _check_successors(
+    entries: dict[str, Entry],
+    where: dict[str, _Location],
+    declared: set[str],
+    problems: list[Problem],
+) -> None:
+    """A superseded entry's successors exist and are rules, not guides."""
+    for entry in entries.values():
+        for successor in entry.superseded_by:
+            loc = where[entry.id]
+            if successor not in declared or successor == entry.id:
+                problems.append(
+                    Problem(
+                        loc.file,
+                        loc.line,
+                        f"superseded_by '{successor}' của '{entry.id}' không trỏ tới mục nào khác",
+                    )
+                )
+            elif successor in entries and entries[successor].status == "guide":
+                problems.append(
+                    Problem(loc.file, loc.line, f"superseded_by '{successor}' là mục hướng dẫn")
                 )
 
 

@@ -12,7 +12,9 @@ score: the overlap with the entry's best phrasing, the share of the query's weig
 entry knows (its answer's words count 0.3), the cosine with the entry's profile, and
 rapidfuzz's `token_sort_ratio` with its closest phrasing. An entry whose document
 numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
-"2021-2025" known) loses 40%.
+"2021-2025" known) loses 40%. For a question that names no year, range, document number
+or "cũ" (it is about what applies today), a superseded best entry gives way to a
+successor in force that scores at most 10 lower.
 
 Decision, with the cut-offs from `MatchingConfig`:
 - ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin
@@ -53,6 +55,11 @@ _W_FUZZY = 0.15  # rapidfuzz token_sort_ratio with the best phrasing
 _W_BODY = 0.3  # a query word found only in the entry's answer counts this much
 _RERANK = 12  # entries re-scored in full (the first stage puts the right one well within)
 _CONTRADICTION = 0.6  # factor for an entry whose numbers contradict the query's
+# An undated question asks about today: a rule in force that replaced the best (superseded)
+# entry comes first when it scores at most this much lower.
+_SUCCESSOR_LEAD = 10.0
+# Words that send a question to an older period without a number: "bộ tiêu chí cũ".
+_PAST = frozenset({"cu", "truoc day", "truoc kia", "giai doan truoc", "ngay truoc"})
 _MIN_IDF = 0.05
 _STOPWORD_FACTOR = 0.25  # how much a question word or particle counts
 # Shorter words are left alone: "chon" is a word (chọn), not a typo of "cho".
@@ -116,6 +123,9 @@ class Matcher:
         targets += [(a.id, a.question, a.phrasings, "", ()) for a in knowledge.actions.values()]
         self._entry_ids = [target[0] for target in targets]
         self._questions = {target[0]: target[1] for target in targets}
+        self._successors = {
+            e.id: frozenset(e.superseded_by) for e in knowledge.entries.values() if e.superseded_by
+        }
         phrasing_features: list[list[str]] = []  # in target order: a target's are adjacent
         phrasing_entry: list[int] = []
         self._numbers: dict[str, frozenset[str]] = {}
@@ -198,6 +208,7 @@ class Matcher:
             shortlist = shortlist[top]
         query_text = _sorted_words(tokens)
         query_numbers = frozenset(t for t in tokens if is_number(t) and _COMPOUND.search(t))
+        undated = not self._dated(tokens, features)
         query_norm = math.sqrt(sum(w * w for w in weights.values()))
         scored = []
         asked = weights.keys()
@@ -223,12 +234,17 @@ class Matcher:
                 score *= _CONTRADICTION
             scored.append((round(score, 1), entry_id))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        # The old rule that gave way to its successor is no rival of it.
+        displaced = self._current_first(scored) if undated else None
+        if displaced is not None:
+            scored = [scored[displaced], *scored[:displaced], *scored[displaced + 1 :]]
         allowed = [(score, target) for score, target in scored if target not in exclude]
         candidates = tuple(
             Candidate(target, score, self._questions[target], target in self.knowledge.actions)
             for score, target in allowed[:limit]
         )
-        return Match(question, self._decide(candidates), candidates)
+        rivals = {scored[1][1]} if displaced is not None else set()
+        return Match(question, self._decide(candidates, not_rivals=rivals), candidates)
 
     def decide(self, candidates: tuple[Candidate, ...]) -> Decision:
         """The decision for candidates in this order (the cut-offs of `MatchingConfig`)."""
@@ -288,12 +304,18 @@ class Matcher:
     def _total(self, features: Iterable[str]) -> float:
         return sum(self._weight(f) for f in set(features))
 
-    def _decide(self, candidates: tuple[Candidate, ...]) -> Decision:
+    def _decide(
+        self, candidates: tuple[Candidate, ...], not_rivals: set[str] | frozenset[str] = frozenset()
+    ) -> Decision:
         if not candidates:
             return "none"
         best = candidates[0].score
         # A how-to entry and the action it explains give the same answer: not rivals.
-        rivals = [c for c in candidates[1:] if not self._agree(candidates[0].id, c.id)]
+        rivals = [
+            c
+            for c in candidates[1:]
+            if c.id not in not_rivals and not self._agree(candidates[0].id, c.id)
+        ]
         runner_up = rivals[0].score if rivals else 0.0
         lead = best - runner_up
         config = self.config
@@ -304,6 +326,26 @@ class Matcher:
         if best >= self.config.suggest_threshold:
             return "suggest"
         return "none"
+
+    def _current_first(self, scored: list[tuple[float, str]]) -> int | None:
+        """Where the close successor in force of a superseded best entry stands, if any."""
+        if not scored or scored[0][1] not in self._successors:
+            return None
+        best_score, best = scored[0]
+        for position, (score, target) in enumerate(scored[1:4], 1):
+            if target in self._successors[best] and best_score - score <= _SUCCESSOR_LEAD:
+                return position
+        return None
+
+    def dated(self, question: str) -> bool:
+        """The question names a period: a year, a range, a document number, or "cũ"."""
+        tokens = self.query_tokens(question)
+        return self._dated(tokens, self._features(tokens))
+
+    @staticmethod
+    def _dated(tokens: list[str], features: list[str]) -> bool:
+        numbered = any(is_number(t) and (_COMPOUND.search(t) or len(t) >= 3) for t in tokens)
+        return numbered or any(f in _PAST for f in features)
 
     def _agree(self, a: str, b: str) -> bool:
         """Two candidates that give the same answer: a how-to entry and its action, or

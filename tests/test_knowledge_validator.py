@@ -31,6 +31,7 @@ GOOD_ENTRY = """\
         date: "29/12/2025"
         title: "Bộ tiêu chí quốc gia về xã nông thôn mới giai đoạn 2026-2030"
     updated: 2026-11-26
+    status: current
 """
 
 
@@ -278,3 +279,58 @@ def test_an_unknown_action_names_the_known_ones(tmp_path):
     found = problems(kb)
     assert any("trợ lý không có thao tác 'bay'" in p and "xa" in p for p in found)
     assert any("thiếu thao tác: reload" in p for p in found)
+
+
+# --- status ------------------------------------------------------------------------
+
+
+def test_status_is_required_and_checked(tmp_path):
+    kb = write(
+        tmp_path,
+        {
+            "a.yaml": category(
+                "a",
+                entry("mot", "alpha", **{"    status: current\n": ""}),
+                entry("hai", "beta", **{"status: current": "status: hien-hanh"}),
+                entry("ba", "gamma", **{"status: current": "status: superseded"}),
+                entry(
+                    "bon",
+                    "delta",
+                    **{
+                        "status: current": "status: superseded\n    superseded_by: [khong-co]",
+                        '"Câu trả lời delta."': '"Đã hết hiệu lực."',
+                    },
+                ),
+                entry(
+                    "nam",
+                    "epsilon",
+                    **{"status: current": "status: current\n    superseded_by: [mot]"},
+                ),
+            )
+        },
+    )
+    found = problems(kb)
+    assert any(
+        p.startswith("a.yaml:") and "status phải là một trong" in p and "None" in p for p in found
+    )
+    assert any("status phải là một trong" in p and "'hien-hanh'" in p for p in found)
+    assert any("mục superseded cần superseded_by" in p for p in found)
+    assert any("superseded_by 'khong-co' của 'bon' không trỏ tới mục nào khác" in p for p in found)
+    assert any("superseded_by chỉ dành cho mục có status: superseded" in p for p in found)
+
+
+def test_a_superseded_answer_must_say_it_no_longer_applies(tmp_path):
+    old = {"status: current": "status: superseded\n    superseded_by: [moi]"}
+    kb = write(
+        tmp_path,
+        {"a.yaml": category("a", entry("moi", "alpha"), entry("cu", "beta", **old))},
+    )
+    [problem] = problems(kb)
+    assert problem.endswith("mục superseded phải nói rõ trong answer là quy định đã hết hiệu lực")
+    said = {**old, '"Câu trả lời beta."': '"Quy định này đã hết hiệu lực từ 15/02/2026."'}
+    (tmp_path / "2").mkdir()
+    kb2 = write(
+        tmp_path / "2",
+        {"a.yaml": category("a", entry("moi", "alpha"), entry("cu", "beta", **said))},
+    )
+    assert load_knowledge(kb2).entries["cu"].superseded_by == ("moi",)

@@ -202,3 +202,30 @@ async def test_id_tells_a_person_their_own_telegram_id(fake_api: FakeBotApi, tmp
         coordinator = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
     assert cadre == f"Mã Telegram của bạn: {CADRE} (vai: người dùng)."
     assert coordinator == f"Mã Telegram của bạn: {COORDINATOR} (vai: điều phối viên)."
+
+
+async def test_undated_questions_get_the_rule_in_force_and_dated_ones_their_period(
+    fake_api: FakeBotApi, tmp_path
+):
+    asked = {
+        # no period named: what applies today
+        "cb cong chuc xa dat chuan la can nhung tieu chuan gi": "chuan-can-bo-sau-2025",
+        "bộ tiêu chí nông thôn mới gồm những tiêu chí nào": "bo-tieu-chi-2026-2030",
+        # a period, year or document named: that period's rule, led by what applies now
+        "tiêu chuẩn công chức xã theo nghị định 33/2023": "chuan-cong-chuc-xa",
+        "bộ tiêu chí nông thôn mới giai đoạn 2016-2020 gồm những gì": "bo-tieu-chi-2016-2020",
+    }
+    replies = {}
+    async with running_bot(_config(fake_api, tmp_path)):
+        for text in asked:
+            fake_api.push_message(CADRE, text)
+            replies[text] = await fake_api.wait_for_reply(CADRE)
+    for text, entry_id in asked.items():
+        votes = [data for _, data in _buttons(replies[text]) if data.startswith("fb:")]
+        assert votes == [f"fb:{entry_id}:1", f"fb:{entry_id}:0"], text
+    for text in list(asked)[:2]:
+        assert not replies[text].text.startswith("⚠️")  # in force: no warning
+    old = replies["tiêu chuẩn công chức xã theo nghị định 33/2023"]
+    assert to_plain(old.text).startswith("⚠️ Không còn áp dụng. Đang áp dụng: Sau 01/7/2025")
+    assert _buttons(old)[0][1] == "a:chuan-can-bo-sau-2025"
+    assert _buttons(old)[0][0].startswith("✅ Đang áp dụng:")

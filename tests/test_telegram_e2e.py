@@ -158,6 +158,7 @@ def _knowledge_with_long_answer(tmp_path: Path) -> Path:
         "period": "2026-2030 (hiện hành)",
         "sources": [{"doc": "Văn bản thử", "date": "2026", "title": "Dùng cho kiểm thử"}],
         "updated": "2026-11-26",
+        "status": "current",
     }
     text = yaml.safe_dump(
         {"category": "dai", "title": "Dài", "entries": [entry]}, allow_unicode=True
