@@ -276,8 +276,12 @@ class Matcher:
             weights=np.repeat(feature_weights, lengths),
             minlength=len(self._phrasing_weight),
         )
-        overlap = 2 * matched / (total + self._phrasing_weight)
-        return np.maximum.reduceat(overlap, self._entry_starts)
+        # In place, and the factor 2 after the per-entry maximum: the same values, computed
+        # over the entries instead of over every phrasing.
+        matched /= total + self._phrasing_weight
+        best = np.maximum.reduceat(matched, self._entry_starts)
+        best *= 2
+        return best
 
     def _normalize(self, text: str) -> tuple[str, ...]:
         return normalize(text, self.knowledge.lexicon).tokens
