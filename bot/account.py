@@ -161,12 +161,16 @@ async def standard(db: Database, lexicon: Lexicon, user: User) -> list[Reply]:
 async def _course_for_gap(
     db: Database, lexicon: Lexicon, cadre: roster.Cadre, today
 ) -> Course | None:
-    """An open course with room whose title covers what the cadre is missing, if any."""
+    """An open course with room whose title covers what the cadre is missing, if any
+    (not one the cadre already has a record for: the record lists that one)."""
     if cadre.meets_standard or not cadre.missing:
         return None
     upcoming = await db.run(courses.upcoming_courses, today)
+    mine = await db.run(courses.recorded_codes, cadre.id)
     available = [
-        c for c in upcoming if courses.open_for_registration(c, today) and c.places_left != 0
+        c
+        for c in upcoming
+        if c.code not in mine and courses.open_for_registration(c, today) and c.places_left != 0
     ]
     found = courses.courses_named(cadre.missing, available, lexicon)
     return found[0] if found else None

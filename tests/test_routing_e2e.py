@@ -144,6 +144,18 @@ async def test_courses_are_one_tap_from_registration(fake_api, config):
     assert _datas(record) == [f"reg:{GAP_COURSE}"]
 
 
+async def test_the_gap_course_is_not_offered_once_registered(fake_api, config):
+    """The demo cadre is already registered for the course that fills the gap."""
+    async with running_bot(config):
+        fake_api.push_contact(CADRE, CADRE_PHONE)
+        await fake_api.wait_for_reply(CADRE)
+        record = await _say(fake_api, CADRE, "/daotao")
+        standard = await _say(fake_api, CADRE, "/chuan")
+    assert "Trung cấp lý luận chính trị" in to_plain(record.text)  # under "Sắp học"
+    assert "Khóa đang mở đăng ký phù hợp" not in to_plain(record.text)
+    assert _datas(record) == [] and _datas(standard) == []
+
+
 async def test_a_full_course_says_so_and_has_no_button(fake_api, config):
     with sqlite3.connect(config.database) as conn:
         conn.execute("UPDATE courses SET capacity = 0 WHERE code = ?", [OPEN_COURSE])
