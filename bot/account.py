@@ -47,7 +47,7 @@ def link_prompt(action: str) -> Reply:
     """The one-tap way to link, in one sentence that says why `action` needs it."""
     why = BY_ID[action].why_link or "xem dữ liệu của bạn"
     return Reply(
-        f"Tài khoản chưa liên kết: để {why}, trợ lý cần biết bạn là cán bộ nào, bạn bấm nút "
+        f"Tài khoản chưa liên kết: để {why}, trợ lý cần biết bạn là cán bộ nào, hãy bấm nút "
         f"<b>{SHARE_CONTACT}</b> bên dưới.",
         contact_button=SHARE_CONTACT,
     )

@@ -67,13 +67,9 @@ def open_for_registration(course: Course, today: dt.date) -> bool:
 
 
 def registered_codes(db: sqlite_utils.Database, user_id: int) -> frozenset[str]:
-    """The courses the account's cadre has a record for (registered, attended, completed)."""
-    rows = db.execute(
-        "SELECT r.course_code FROM training_records r JOIN cadres k ON k.id = r.cadre_id"
-        " WHERE k.telegram_user_id = ?",
-        [user_id],
-    )
-    return frozenset(code for (code,) in rows)
+    """The courses the account's cadre has a record for; none for an unlinked account."""
+    row = db.execute("SELECT id FROM cadres WHERE telegram_user_id = ?", [user_id]).fetchone()
+    return recorded_codes(db, row[0]) if row else frozenset()
 
 
 def key_words(text: str, lexicon: Lexicon) -> frozenset[str]:

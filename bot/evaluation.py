@@ -147,7 +147,7 @@ def _with_actions(question: Question, knowledge: Knowledge) -> Question:
 
 # --- routing words to actions ---------------------------------------------------------
 
-SOCIAL_LABELS = {"thanks": "camon", "greeting": "chao", "chitchat": "trochuyen"}
+SOCIAL_LABELS = frozenset({"thanks", "greeting", "chitchat"})  # any social reply is right
 
 
 @dataclass(frozen=True)
