@@ -14,7 +14,8 @@ rapidfuzz's `token_sort_ratio` with its closest phrasing. An entry whose documen
 numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
 "2021-2025" known) loses 40%. For a question that names no year, range, document number
 or "cũ" (it is about what applies today), a superseded best entry gives way to a
-successor in force that scores at most 10 lower.
+successor in force that scores at most 10 lower, and superseded entries are no rivals of
+a best entry in force.
 
 Decision, with the cut-offs from `MatchingConfig`:
 - ``answer``: best score >= answer_threshold and ahead of the runner-up by >= margin
@@ -30,7 +31,7 @@ import itertools
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -234,7 +235,6 @@ class Matcher:
                 score *= _CONTRADICTION
             scored.append((round(score, 1), entry_id))
         scored.sort(key=lambda pair: (-pair[0], pair[1]))
-        # The old rule that gave way to its successor is no rival of it.
         displaced = self._current_first(scored) if undated else None
         if displaced is not None:
             scored = [scored[displaced], *scored[:displaced], *scored[displaced + 1 :]]
@@ -243,8 +243,12 @@ class Matcher:
             Candidate(target, score, self._questions[target], target in self.knowledge.actions)
             for score, target in allowed[:limit]
         )
-        rivals = {scored[1][1]} if displaced is not None else set()
-        return Match(question, self._decide(candidates, not_rivals=rivals), candidates)
+        # An undated question is about today: a rule that has ended (the one that gave
+        # way to its successor too) is no rival of one in force ("tc 9" is criterion 9
+        # of the set in force, not the old set's).
+        in_force = undated and bool(scored) and scored[0][1] not in self._successors
+        not_rivals = self._successors.keys() if in_force else set()
+        return Match(question, self._decide(candidates, not_rivals=not_rivals), candidates)
 
     def decide(self, candidates: tuple[Candidate, ...]) -> Decision:
         """The decision for candidates in this order (the cut-offs of `MatchingConfig`)."""
@@ -309,7 +313,7 @@ class Matcher:
         return sum(self._weight(f) for f in set(features))
 
     def _decide(
-        self, candidates: tuple[Candidate, ...], not_rivals: set[str] | frozenset[str] = frozenset()
+        self, candidates: tuple[Candidate, ...], not_rivals: Collection[str] = ()
     ) -> Decision:
         if not candidates:
             return "none"
