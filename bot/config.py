@@ -46,7 +46,7 @@ class MatchingConfig:
     """Cut-offs on the matcher's 0-100 score (see bot.matcher for what they mean)."""
 
     answer_threshold: float = 48.0
-    margin: float = 5.0
+    margin: float = 6.0
     # A wordy question scores lower; a clear winner is answered from a lower score.
     clear_threshold: float = 44.0
     clear_margin: float = 10.0
@@ -140,7 +140,7 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
         matching=MatchingConfig(
             answer_threshold=_number(matching, "answer_threshold", 48.0),
             suggest_threshold=_number(matching, "suggest_threshold", 35.0),
-            margin=_number(matching, "margin", 5.0),
+            margin=_number(matching, "margin", 6.0),
             clear_threshold=_number(matching, "clear_threshold", 44.0),
             clear_margin=_number(matching, "clear_margin", 10.0),
         ),

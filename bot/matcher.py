@@ -14,7 +14,7 @@ rapidfuzz's `token_sort_ratio` with its closest phrasing. An entry whose documen
 numbers, ranges or indicators contradict the query's ("2016-2020" asked, only
 "2021-2025" known) loses 40%. For a question that names no year, range, document number
 or "cũ" (it is about what applies today), a superseded best entry gives way to a
-successor in force that scores at most 10 lower, and superseded entries are no rivals of
+successor in force that scores at most 20 lower, and superseded entries are no rivals of
 a best entry in force.
 
 Decision, with the cut-offs from `MatchingConfig`:
@@ -58,7 +58,7 @@ _RERANK = 12  # entries re-scored in full (the first stage puts the right one we
 _CONTRADICTION = 0.6  # factor for an entry whose numbers contradict the query's
 # An undated question asks about today: a rule in force that replaced the best (superseded)
 # entry comes first when it scores at most this much lower.
-_SUCCESSOR_LEAD = 10.0
+_SUCCESSOR_LEAD = 20.0
 # Words that send a question to an older period without a number: "bộ tiêu chí cũ".
 _PAST = frozenset({"cu", "truoc day", "truoc kia", "giai doan truoc", "ngay truoc"})
 _MIN_IDF = 0.05
