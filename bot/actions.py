@@ -76,7 +76,8 @@ ACTIONS = (
         "batthongbao",
         why_link="gửi thông báo khóa học cho bạn",
     ),
-    ActionSpec("hoidieuphoi", "Hỏi điều phối viên"),
+    ActionSpec("hoidieuphoi", "Gửi câu hỏi tới điều phối viên", "hoidieuphoi"),
+    ActionSpec("cauhoicuatoi", "Câu hỏi tôi đã gửi điều phối viên", "cauhoicuatoi"),
     ActionSpec("help", "Hướng dẫn sử dụng", "help", label="ℹ️ Hướng dẫn"),
     ActionSpec("id", "Mã Telegram của tôi", "id", menu=False),
     # Social messages: no command, reached by words alone, never stored as unanswered.
@@ -94,6 +95,7 @@ ACTIONS = (
         "dangkykhoahoc",
         coordinator=True,
     ),
+    ActionSpec("hoidap", "Câu hỏi cán bộ gửi, chờ trả lời", "hoidap", coordinator=True),
     ActionSpec("chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True),
     ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True),
 )

@@ -24,6 +24,7 @@ from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
 from bot.config import Config
 from bot.db import Database
+from bot.helpdesk import HelpDesk
 from bot.import_desk import ImportDesk
 from bot.knowledge import (
     Entry,
@@ -46,6 +47,7 @@ _COMMAND_WORDS = 4  # "/đăng ký khóa học": commands typed in up to four wo
 _WAITING_SECONDS = 15 * 60  # how long a request waits for the account to be linked
 _WAITING_LIMIT = 10_000  # requests waiting at once, at most
 _CODE_DIGITS = 9  # a commune code in button data
+_REMEMBERED = 10_000  # people whose last answered question is kept (for a later 👎)
 
 GREETING = (
     "Xin chào{name}! Tôi là <b>Trợ lý NTM</b>, trợ lý hỏi đáp về Chương trình xây dựng "
@@ -75,7 +77,8 @@ HELP = (
     "• <i>sắp tới có lớp nào</i>, <i>đăng ký lớp trung cấp lý luận chính trị</i>;\n"
     "• <i>xã Bình Lợi đạt mấy tiêu chí</i> – tra một xã bất kỳ.\n\n"
     "Nếu câu hỏi chưa rõ, tôi gợi ý vài câu gần nhất để bạn chọn; nếu chưa có câu trả lời "
-    "đáng tin cậy, tôi nói rõ thay vì đoán.\n\n"
+    "đáng tin cậy, tôi nói rõ thay vì đoán; khi đó bấm <b>🙋 Hỏi điều phối viên</b> để gửi câu "
+    "hỏi cho người phụ trách, câu trả lời về ngay trong cuộc trò chuyện này.\n\n"
     "<b>Các lệnh</b>\n"
     "{commands}"
 )
@@ -85,15 +88,11 @@ NO_ANSWER = (
     "Bạn có thể:\n"
     "• hỏi lại ngắn gọn hơn, nêu rõ tiêu chí, văn bản hoặc giai đoạn;\n"
     "• xem các câu hỏi theo chủ đề (/chude);\n"
-    "• hỏi Văn phòng điều phối nông thôn mới của tỉnh hoặc cán bộ phụ trách của xã.\n\n"
-    "Câu hỏi của bạn đã được lưu lại để điều phối viên xem và bổ sung vào kho câu hỏi."
+    "• hỏi Văn phòng điều phối nông thôn mới của tỉnh hoặc cán bộ phụ trách của xã."
 )
-ASK_COORDINATOR = (
-    "Hiện trợ lý chưa chuyển được câu hỏi tới điều phối viên ngay trong Telegram. Bạn liên "
-    "hệ trực tiếp Văn phòng điều phối nông thôn mới của tỉnh, thành phố hoặc cán bộ phụ "
-    "trách nông thôn mới của xã.\n\n"
-    "Những câu trợ lý chưa trả lời được đều được lưu lại (không kèm tên, số điện thoại) để "
-    "điều phối viên xem và bổ sung vào kho câu hỏi."
+ASK_A_PERSON = (
+    "\n\nHoặc bấm <b>🙋 Hỏi điều phối viên</b>: câu hỏi được gửi tới người phụ trách và câu "
+    "trả lời về ngay trong cuộc trò chuyện này."
 )
 COORDINATOR_FILES = (
     "Gửi tệp .xlsx hoặc .csv theo mẫu (ntm-bot template) để nhập danh sách cán bộ, "
@@ -107,6 +106,10 @@ SMALL_TALK = (
 )
 THANKS_UP = "Cảm ơn bạn! Góp ý đã được ghi nhận."
 THANKS_DOWN = "Cảm ơn bạn! Điều phối viên sẽ rà soát lại câu trả lời này."
+THANKS_DOWN_ASK = (
+    "Cảm ơn bạn đã báo câu trả lời chưa đúng. Muốn người phụ trách trả lời trực tiếp, bấm "
+    "<b>🙋 Hỏi điều phối viên</b>."
+)
 NOTHING_UNANSWERED = "Chưa có câu hỏi nào mà trợ lý chưa trả lời được."
 UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lệnh."
 STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
@@ -140,6 +143,10 @@ class Assistant:
         self.imports = ImportDesk(config, database)
         self.announcements = AnnounceDesk(config, database)
         self._use(knowledge, Matcher(knowledge, config.matching))
+        self.helpdesk = HelpDesk(config, database, lambda: self.knowledge)
+        # Each person's last question answered from the FAQ, and with which entry: a 👎 on
+        # that answer is stored, and sent to a coordinator, with the question that led to it.
+        self._last_answered: dict[int, tuple[str, str]] = {}
         # What an unlinked cadre just asked for, done once the account is linked: the
         # request that led to the contact button, for a few minutes, until the next message.
         self._after_link: dict[int, tuple[float, Callable[[], Awaitable[list[Reply]]]]] = {}
@@ -161,7 +168,9 @@ class Assistant:
             "huylienket": lambda ask: account.unlink(db, ask.user),
             "tatthongbao": lambda ask: enrolment.unsubscribe(db, ask.user),
             "batthongbao": lambda ask: enrolment.subscribe(db, ask.user),
-            "hoidieuphoi": lambda _ask: _say(Reply(ASK_COORDINATOR)),
+            "hoidieuphoi": lambda ask: self.helpdesk.ask(ask.user),
+            "cauhoicuatoi": lambda ask: self.helpdesk.mine(ask.user),
+            "hoidap": lambda ask: self.helpdesk.queue(ask.user),
             "id": self._whoami,
             "camon": lambda _ask: _say(Reply(YOU_ARE_WELCOME)),
             "chao": lambda _ask: _say(Reply(GREETING_ONLY)),
@@ -188,6 +197,7 @@ class Assistant:
             "imp": self._import_button,
             "x": self._commune_button,
             "fb": self._vote_button,
+            "hd": self.helpdesk.button,
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
@@ -196,9 +206,16 @@ class Assistant:
 
     # --- entry points ----------------------------------------------------------------
 
-    async def message(self, text: str, user: User) -> list[Reply]:
-        """A typed message: a command ("/chude", "/xa Bình Lợi") or anything else."""
+    async def message(
+        self, text: str, user: User, reply_to: tuple[int, int] | None = None
+    ) -> list[Reply]:
+        """A typed message: a command ("/chude", "/xa Bình Lợi") or anything else;
+        `reply_to` (chat id, message id): the message it replies to, if any."""
         self._after_link.pop(user.id, None)  # a new message: the cadre has moved on
+        if reply_to and not text.startswith("/"):
+            answered = await self.helpdesk.replied(text, user, reply_to)
+            if answered is not None:
+                return answered
         if text.startswith("/"):
             word, _, args = text.partition(" ")
             return await self.command(word[1:].split("@")[0], args.strip(), user)
@@ -219,6 +236,8 @@ class Assistant:
     async def text(self, text: str, user: User) -> list[Reply]:
         if self.announcements.waiting(user):
             return await self.announcements.typed(text, user)
+        if self.helpdesk.waiting(user) and (replies := await self.helpdesk.typed(text, user)):
+            return replies
         if account.typed_phone(text):
             return [Reply(account.TYPED_PHONE)]
         route = self.router.route(text, coordinator=self.config.is_coordinator(user.id))
@@ -227,13 +246,17 @@ class Assistant:
         if route.kind == "action":
             return await self.run(route.target, Ask(user, words=text))
         if route.kind == "answer":
+            self._remember_answered(user, route.target, text)
             return [self._answer(self.knowledge.entries[route.target])]
         if route.match is None:
             return [Reply(ASK_SOMETHING)]
         await self._remember_unanswered(text, route)
+        candidates = tuple(c.id for c in route.match.candidates)
+        ask = await self.helpdesk.offer(user, text, candidates)
         if route.kind == "suggest" and self.router.suggestions(route.match):
-            return [self._suggest(route.match)]
-        return [Reply(NO_ANSWER, rows([Button("📚 Xem theo chủ đề", "cats")]))]
+            return [self._suggest(route.match, ask)]
+        buttons = [b for b in (ask, Button("📚 Xem theo chủ đề", "cats")) if b]
+        return [Reply(NO_ANSWER + (ASK_A_PERSON if ask else ""), rows(buttons))]
 
     async def _names_commune(self, route: Route, text: str) -> bool:
         """Words that name a real commune ("xã Tân Nhựt đạt mấy tiêu chí", "Phường Phú An")
@@ -398,8 +421,18 @@ class Assistant:
         entry_id, _, vote = value.rpartition(":")
         if entry_id not in self.knowledge.entries or vote not in ("0", "1"):
             return []
-        await self.db.run(feedback.record_vote, user.id, entry_id, int(vote), _now())
-        return [Reply(THANKS_UP if vote == "1" else THANKS_DOWN, toast=True)]
+        asked_entry, question = self._last_answered.get(user.id, ("", ""))
+        question = question if asked_entry == entry_id else ""
+        await self.db.run(
+            feedback.record_vote, user.id, entry_id, int(vote), _now(), question or None
+        )
+        if vote == "1":
+            return [Reply(THANKS_UP, toast=True)]
+        entry = self.knowledge.entries[entry_id]
+        ask = await self.helpdesk.offer(user, question or entry.question, (entry_id,), entry_id)
+        if ask is None:
+            return [Reply(THANKS_DOWN, toast=True)]
+        return [Reply(THANKS_DOWN_ASK, ((ask,),))]
 
     # --- replies ---------------------------------------------------------------------
 
@@ -415,7 +448,13 @@ class Assistant:
         except sqlite3.Error:
             log.warning("Could not store an unanswered question", exc_info=True)
 
-    def _suggest(self, match: Match) -> Reply:
+    def _remember_answered(self, user: User, entry_id: str, text: str) -> None:
+        self._last_answered.pop(user.id, None)
+        if len(self._last_answered) >= _REMEMBERED:  # the oldest goes first
+            del self._last_answered[next(iter(self._last_answered))]
+        self._last_answered[user.id] = (entry_id, text.strip())
+
+    def _suggest(self, match: Match, ask: Button | None = None) -> Reply:
         """Candidates listed in full in the message (each with its period); buttons by number."""
         lines, buttons = [SUGGEST_INTRO, ""], []
         for number, target in enumerate(self.router.suggestions(match), 1):
@@ -428,7 +467,8 @@ class Assistant:
                 lines.append(f"{number}. {escape(entry.question)} – {escape(entry.period)}")
             buttons.append(Button(str(number), data))
         other = (Button("Không phải – xem theo chủ đề", "cats"),)
-        return Reply("\n".join(lines), (tuple(buttons), other))
+        person = ((ask,),) if ask else ()
+        return Reply("\n".join(lines), (tuple(buttons), other, *person))
 
     def _answer(self, entry: Entry) -> Reply:
         """The first message of an answer; an answer no longer in force opens with what is."""

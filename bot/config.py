@@ -62,6 +62,17 @@ class BroadcastConfig:
 
 
 @dataclass(frozen=True)
+class HelpdeskConfig:
+    """Questions sent to the coordinators (bot.helpdesk)."""
+
+    # How the coordinators' answers are signed for the cadre: the office, not a person.
+    signature: str = "Văn phòng điều phối nông thôn mới"
+    # A question still waiting this many working days is announced again; 0: never.
+    reannounce_working_days: int = 2
+    open_per_asker: int = 5  # questions one person may have waiting at once
+
+
+@dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: Path = Path("ntm-bot.sqlite3")
@@ -69,6 +80,7 @@ class Config:
     coordinators: frozenset[int] = frozenset()
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    helpdesk: HelpdeskConfig = field(default_factory=HelpdeskConfig)
     source: Path | None = None
 
     def require_token(self) -> str:
@@ -122,6 +134,7 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
     tg = _section(raw, "telegram")
     matching = _section(raw, "matching")
     broadcast = _section(raw, "broadcast")
+    helpdesk = _section(raw, "helpdesk")
     webhook = _section(tg, "webhook", "telegram.webhook") if tg.get("webhook") else None
     defaults = Config()
     knowledge = raw.get("knowledge_dir")
@@ -149,6 +162,14 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
             poll_seconds=_positive(broadcast, "poll_seconds", 2.0, "broadcast"),
             progress_seconds=_positive(broadcast, "progress_seconds", 3.0, "broadcast"),
             retry_first_seconds=_positive(broadcast, "retry_first_seconds", 0.5, "broadcast"),
+        ),
+        helpdesk=HelpdeskConfig(
+            signature=_opt_str(helpdesk, "signature", "helpdesk.signature")
+            or HelpdeskConfig.signature,
+            reannounce_working_days=int(
+                _number(helpdesk, "reannounce_working_days", 2, "helpdesk")
+            ),
+            open_per_asker=max(1, int(_number(helpdesk, "open_per_asker", 5, "helpdesk"))),
         ),
         source=source,
     )

@@ -175,8 +175,62 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["deliveries"].create_index(["broadcast_id", "status"])
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """Questions sent to the coordinators (bot.tickets), and the outbox of messages to
+    other people's chats that their changes cause (bot.outbox)."""
+    db["tickets"].create(
+        {
+            "id": int,
+            "asker_id": int,  # the cadre's Telegram id
+            "chat_id": int,
+            "question": str,
+            "note": str,  # a line the cadre added
+            "candidates": str,  # JSON: the ids the matcher offered, best first
+            "judged_entry": str,  # the entry marked 👎, when the ticket began there
+            "asker_label": str,  # position and commune when sent (never the phone)
+            "commune_code": int,
+            "state": str,  # draft / noting / open / claimed / answered / closed
+            "resolution": str,  # reply / faq / out_of_scope / withdrawn
+            "claimed_by": int,
+            "claimed_name": str,
+            "claimed_at": str,
+            "answer": str,
+            "answered_by": int,
+            "faq_entry": str,
+            "helped": int,  # the cadre's 👍 (1) / 👎 (0) on the answer
+            "created_at": str,
+            "opened_at": str,
+            "announced_at": str,  # last time the coordinators were told of it
+            "closed_at": str,
+        },
+        pk="id",
+        not_null={"asker_id", "chat_id", "question", "state", "created_at"},
+    )
+    db["tickets"].create_index(["state", "opened_at"])
+    db["tickets"].create_index(["asker_id", "state"])
+    db["outbox"].create(
+        {
+            "id": int,
+            "chat_id": int,
+            "text": str,  # Telegram HTML
+            "buttons": str,  # JSON: rows of [text, data]
+            "ticket_id": int,
+            "status": str,  # pending / sending / sent / blocked / failed
+            "attempts": int,
+            "error": str,
+            "telegram_message_id": int,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"chat_id", "text", "status", "attempts", "created_at"},
+    )
+    db["outbox"].create_index(["status", "id"])
+    db["outbox"].create_index(["chat_id", "telegram_message_id"])
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -50,9 +50,21 @@ def top_unanswered(db: sqlite_utils.Database, limit: int = 20) -> list[Unanswere
 
 
 def record_vote(
-    db: sqlite_utils.Database, user_id: int, entry_id: str, vote: int, now: str
+    db: sqlite_utils.Database,
+    user_id: int,
+    entry_id: str,
+    vote: int,
+    now: str,
+    question: str | None = None,
 ) -> None:
+    """A 👍/👎, with the question the answer was given to when the assistant still knows it."""
     with db.conn:
         db["feedback"].insert(
-            {"user_id": user_id, "entry_id": entry_id, "vote": vote, "question": None, "at": now}
+            {
+                "user_id": user_id,
+                "entry_id": entry_id,
+                "vote": vote,
+                "question": question[:EXAMPLE_LIMIT] if question else None,
+                "at": now,
+            }
         )

@@ -31,6 +31,7 @@ from bot.assistant import Assistant
 from bot.broadcast_worker import BroadcastWorker
 from bot.config import Config
 from bot.flood import FloodGuard
+from bot.outbox_worker import OutboxWorker
 from bot.replies import Reply, User
 from bot.telegram_html import to_plain
 from bot.telegram_send import send_replies
@@ -90,7 +91,7 @@ def run(config: Config, assistant: Assistant) -> None:
 
 
 async def _on_start(app: Application) -> None:
-    """Register the command menu and start the broadcast worker."""
+    """Register the command menu and start the broadcast and outbox workers."""
     await app.bot.set_my_commands([BotCommand(s.command, s.description) for s in menu(False)])
     assistant: Assistant = app.bot_data["assistant"]
     # Coordinators see their own commands too, in their chat's menu only.
@@ -110,14 +111,23 @@ async def _on_start(app: Application) -> None:
         settings.retry_first_seconds,
     )
     app.bot_data["worker"] = asyncio.create_task(worker.run(), name="broadcast-worker")
+    # Ticket cards to coordinators and their answers to cadres (bot.outbox).
+    outbox = OutboxWorker(
+        app.bot,
+        assistant.db,
+        retry_first_seconds=settings.retry_first_seconds,
+        housekeeping=assistant.helpdesk.announce_again,
+    )
+    app.bot_data["outbox"] = asyncio.create_task(outbox.run(), name="outbox-worker")
 
 
 async def _on_stop(app: Application) -> None:
-    task = app.bot_data.pop("worker", None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for name in ("worker", "outbox"):
+        task = app.bot_data.pop(name, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 # --- handlers -------------------------------------------------------------------------
@@ -136,8 +146,10 @@ async def on_any_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = update.effective_message.text
-    await _send(update, await _assistant(context).message(text, _user(update)))
+    message = update.effective_message
+    replied = message.reply_to_message
+    reply_to = (replied.chat.id, replied.message_id) if replied else None
+    await _send(update, await _assistant(context).message(message.text, _user(update), reply_to))
 
 
 async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

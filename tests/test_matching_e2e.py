@@ -32,13 +32,22 @@ async def test_answer_carries_votes_and_a_vote_is_stored(fake_api: FakeBotApi, t
         assert ("👍 Hữu ích", "fb:tieu-chi-mau:1") in _buttons(answer)
         assert ("👎 Chưa đúng", "fb:tieu-chi-mau:0") in _buttons(answer)
         mark = fake_api.mark()
-        query = fake_api.push_callback(CADRE, "fb:tieu-chi-mau:0", answer)
+        query = fake_api.push_callback(CADRE, "fb:tieu-chi-mau:1", answer)
         ack = await fake_api.wait_for("answerCallbackQuery", since=mark)
-    assert ack.params["callback_query_id"] == query["id"]
-    assert "rà soát" in ack.params["text"]
-    assert fake_api.sent_messages(CADRE, since=mark) == []  # a toast, not a new message
-    rows = sqlite3.connect(config.database).execute("SELECT user_id, entry_id, vote FROM feedback")
-    assert rows.fetchall() == [(CADRE, "tieu-chi-mau", 0)]
+        assert ack.params["callback_query_id"] == query["id"]
+        assert "ghi nhận" in ack.params["text"]
+        assert fake_api.sent_messages(CADRE, since=mark) == []  # a toast, not a new message
+        # A 👎 offers to ask a coordinator (see test_helpdesk_e2e).
+        fake_api.push_callback(CADRE, "fb:tieu-chi-mau:0", answer)
+        offer = await fake_api.wait_for_reply(CADRE, since=mark)
+    assert [text for text, _ in _buttons(offer)] == ["🙋 Hỏi điều phối viên"]
+    rows = sqlite3.connect(config.database).execute(
+        "SELECT user_id, entry_id, vote, question FROM feedback ORDER BY id"
+    )
+    assert rows.fetchall() == [
+        (CADRE, "tieu-chi-mau", 1, "tieu chi mau so 7"),
+        (CADRE, "tieu-chi-mau", 0, "tieu chi mau so 7"),
+    ]
 
 
 async def test_forged_vote_is_not_stored(fake_api: FakeBotApi, tmp_path):
@@ -67,6 +76,7 @@ async def test_suggestion_buttons_lead_to_the_chosen_answer(fake_api: FakeBotApi
             ("1", "a:tieu-chi-mau"),
             ("2", "a:van-ban-mau"),
             ("Không phải – xem theo chủ đề", "cats"),
+            ("🙋 Hỏi điều phối viên", "hd:ask:1"),
         ]
         fake_api.push_callback(CADRE, "a:van-ban-mau", suggestion)
         answer = await fake_api.wait_for_reply(CADRE)
