@@ -102,7 +102,6 @@ class HelpDesk:
         # start, so a restart keeps a coordinator's "Trả lời" and a cadre's added line).
         self._noting = database.call(tickets.noting_askers)
         self._answering = database.call(tickets.answering)
-        self._last_check: dt.datetime | None = None
 
     # --- what starts a ticket ----------------------------------------------------------
 
@@ -348,10 +347,9 @@ class HelpDesk:
     async def announce_again(self) -> None:
         """Tickets open longer than the configured working days are announced again."""
         days = self.config.helpdesk.reannounce_working_days
-        now = utc_now()
-        if not days or (self._last_check and now - self._last_check < dt.timedelta(minutes=1)):
+        if not days:
             return
-        self._last_check = now
+        now = utc_now()
         before = _working_days_before(now, days).isoformat(timespec="seconds")
         await self.db.run(
             tickets.announce_again,

@@ -86,18 +86,22 @@ def bot_process(
     tmp_path: Path,
     knowledge_dir: Path,
     database: Path | None = None,
+    settings: dict[str, object] | None = None,
     **telegram: object,
 ) -> Iterator[BotProcess]:
-    """Run the real `ntm-bot run` against the fake server, configured by file alone."""
+    """Run the real `ntm-bot run` against the fake server, configured by file alone;
+    `settings`: more top-level config keys (coordinators, helpdesk…)."""
     config = tmp_path / "config.yaml"
-    settings = {"base_url": api.base_url, "base_file_url": api.base_file_url, **telegram}
+    connection = {"base_url": api.base_url, "base_file_url": api.base_file_url, **telegram}
     config.write_text(
         yaml.safe_dump(
             {
-                "telegram": settings,
+                "telegram": connection,
                 "knowledge_dir": str(knowledge_dir),
                 "database": str(database or tmp_path / "ntm.sqlite3"),
-            }
+                **(settings or {}),
+            },
+            allow_unicode=True,
         ),
         encoding="utf-8",
     )

@@ -3,12 +3,17 @@ their answer comes back into the cadre's chat."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
 import sqlite3
+import time
+from dataclasses import replace
 
-from bot.config import MatchingConfig
+from bot.config import HelpdeskConfig, MatchingConfig
 from bot.telegram_html import to_plain
-from tests.conftest import FIXTURES, config_for, running_bot
+from tests.conftest import FIXTURES, bot_process, config_for, running_bot
 from tests.fake_botapi import FakeBotApi
 
 MINI = FIXTURES / "mini"
@@ -218,3 +223,92 @@ async def test_tickets_and_a_claim_survive_a_restart_and_telegram_being_down(
     cards = [m for m in fake_api.sent_messages(COORDINATOR) if "Câu hỏi số" in (m.text or "")]
     assert len(cards) == 1
     assert _rows(config, "SELECT status FROM outbox ORDER BY id") == [("sent",), ("sent",)]
+
+
+async def test_a_ticket_left_waiting_is_announced_again(fake_api: FakeBotApi, tmp_path):
+    config = replace(
+        _config(fake_api, tmp_path), helpdesk=HelpdeskConfig(reannounce_working_days=2)
+    )
+    async with running_bot(config, MINI):
+        await _send_ticket(fake_api)
+        await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+        # Announced a week ago: more than two working days.
+        db = sqlite3.connect(config.database)
+        with db:
+            db.execute("UPDATE tickets SET announced_at = '2026-11-24T02:00:00+00:00'")
+        again = await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+        assert "Câu hỏi số 1" in to_plain(again.text)
+        # Answered tickets are not announced again.
+        fake_api.push_message(COORDINATOR, "Trả lời.", reply_to_message=again.message)
+        await fake_api.wait_for_reply(COORDINATOR)
+        with db:
+            db.execute("UPDATE tickets SET announced_at = '2026-11-24T02:00:00+00:00'")
+        await fake_api.wait_for_reply(CADRE, timeout=10)
+        await asyncio.sleep(1.5)  # the worker looks every second
+    assert len(_cards(fake_api)) == 2
+
+
+def test_killed_at_each_step_a_ticket_loses_nothing_and_sends_nothing_twice(
+    fake_api: FakeBotApi, tmp_path
+):
+    """SIGKILL the real `ntm-bot run` after each step of a ticket, then start it again."""
+    database = tmp_path / "ntm.sqlite3"
+    settings = {"coordinators": [COORDINATOR], "matching": {"margin": 6}}
+
+    def step(then, until):
+        """Start the bot, do `then`, wait for `until`, and kill it without a goodbye."""
+        with bot_process(fake_api, tmp_path, MINI, database, settings, rate_limiter=False) as bot:
+            then()
+            _wait(until)
+            os.kill(bot.process.pid, signal.SIGKILL)
+            bot.process.wait(timeout=10)
+
+    def state(sql):
+        return lambda: sqlite3.connect(database).execute(sql).fetchall()
+
+    # 1. The cadre's question makes a draft; killed right after the reply.
+    step(lambda: fake_api.push_message(CADRE, UNKNOWN), lambda: fake_api.sent_messages(CADRE))
+    no_answer = fake_api.sent_messages(CADRE)[-1]
+    # 2. Sent while Telegram refuses the coordinator's chat: killed before the card is out.
+    fake_api.fail("sendMessage", 502, count=None, chat_id=COORDINATOR)
+    step(
+        lambda: fake_api.push_callback(
+            CADRE, _buttons(no_answer)["🙋 Hỏi điều phối viên"], no_answer
+        ),
+        lambda: len(fake_api.sent_messages(CADRE)) >= 2,
+    )
+    confirm = fake_api.sent_messages(CADRE)[-1]
+    step(
+        lambda: fake_api.push_callback(CADRE, _buttons(confirm)["✅ Gửi"], confirm),
+        state("SELECT 1 FROM outbox WHERE attempts > 0"),
+    )
+    fake_api.clear_faults()
+    # 3. The card goes out after the restart; killed once it is marked sent.
+    step(lambda: None, state("SELECT 1 FROM outbox WHERE status = 'sent'"))
+    card = _cards(fake_api)[0]
+    # 4. Claimed, killed; answered after the restart, killed once the answer is out.
+    step(
+        lambda: fake_api.push_callback(COORDINATOR, _buttons(card)["✍️ Trả lời"], card),
+        state("SELECT 1 FROM tickets WHERE state = 'claimed'"),
+    )
+    step(
+        lambda: fake_api.push_message(COORDINATOR, "Trả lời qua nhiều lần khởi động lại."),
+        state(f"SELECT 1 FROM outbox WHERE chat_id = {CADRE} AND status = 'sent'"),
+    )
+    # 5. One more start, running a while: nothing is left to send.
+    step(lambda: None, lambda: time.sleep(2) or True)
+    answers = [m for m in fake_api.sent_messages(CADRE) if "Trả lời câu hỏi số" in (m.text or "")]
+    assert len(_cards(fake_api)) == 1 and len(answers) == 1
+    assert "Trả lời qua nhiều lần khởi động lại." in answers[0].text
+    assert state("SELECT state FROM tickets")() == [("answered",)]
+
+
+def _cards(api: FakeBotApi) -> list:
+    return [m for m in api.sent_messages(COORDINATOR) if "Câu hỏi số" in (m.text or "")]
+
+
+def _wait(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
