@@ -96,6 +96,7 @@ ACTIONS = (
         coordinator=True,
     ),
     ActionSpec("hoidap", "Câu hỏi cán bộ gửi, chờ trả lời", "hoidap", coordinator=True),
+    ActionSpec("hoclai", "Duyệt câu hỏi để trợ lý học thêm", "hoclai", coordinator=True),
     ActionSpec("chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True),
     ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True),
 )

@@ -34,6 +34,7 @@ from bot.knowledge import (
     render_answer,
     render_details,
 )
+from bot.learning import LearningDesk
 from bot.matcher import Match, Matcher
 from bot.normalize import fold
 from bot.replies import Button, Reply, User, rows, short_label
@@ -144,6 +145,13 @@ class Assistant:
         self.announcements = AnnounceDesk(config, database)
         self._use(knowledge, Matcher(knowledge, config.matching))
         self.helpdesk = HelpDesk(config, database, lambda: self.knowledge)
+        self.learning = LearningDesk(
+            config,
+            database,
+            lambda: self.knowledge,
+            lambda question: " ".join(self.matcher.query_tokens(question)),
+            self._apply,
+        )
         # Each person's last question answered from the FAQ, and with which entry: a 👎 on
         # that answer is stored, and sent to a coordinator, with the question that led to it.
         self._last_answered: dict[int, tuple[str, str]] = {}
@@ -171,6 +179,7 @@ class Assistant:
             "hoidieuphoi": lambda ask: self.helpdesk.ask(ask.user),
             "cauhoicuatoi": lambda ask: self.helpdesk.mine(ask.user),
             "hoidap": lambda ask: self.helpdesk.queue(ask.user),
+            "hoclai": lambda ask: self.learning.review(ask.user),
             "id": self._whoami,
             "camon": lambda _ask: _say(Reply(YOU_ARE_WELCOME)),
             "chao": lambda _ask: _say(Reply(GREETING_ONLY)),
@@ -198,6 +207,7 @@ class Assistant:
             "x": self._commune_button,
             "fb": self._vote_button,
             "hd": self.helpdesk.button,
+            "hl": self.learning.button,
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
@@ -253,7 +263,8 @@ class Assistant:
         await self._remember_unanswered(text, route)
         candidates = tuple(c.id for c in route.match.candidates)
         ask = await self.helpdesk.offer(user, text, candidates)
-        if route.kind == "suggest" and self.router.suggestions(route.match):
+        if route.kind == "suggest" and (offered := self.router.suggestions(route.match)):
+            self.learning.offered(user, text, tuple(offered))
             return [self._suggest(route.match, ask)]
         buttons = [b for b in (ask, Button("📚 Xem theo chủ đề", "cats")) if b]
         return [Reply(NO_ANSWER + (ASK_A_PERSON if ask else ""), rows(buttons))]
@@ -368,6 +379,11 @@ class Assistant:
             )
         ]
 
+    async def _apply(self, knowledge: Knowledge) -> None:
+        """Put an edited knowledge in service (bot.learning), as /reload does."""
+        matcher = await asyncio.to_thread(Matcher, knowledge, self.config.matching)
+        self._use(knowledge, matcher)
+
     def _load(self, directory: Path) -> tuple[Knowledge, Matcher]:
         knowledge = load_knowledge(directory)
         return knowledge, Matcher(knowledge, self.config.matching)
@@ -384,9 +400,12 @@ class Assistant:
 
     # --- buttons ---------------------------------------------------------------------
 
-    async def _entry_button(self, value: str, _user: User, _m: object) -> list[Reply]:
+    async def _entry_button(self, value: str, user: User, _m: object) -> list[Reply]:
         entry = self.knowledge.entries.get(value)
-        return [self._answer(entry)] if entry else []
+        if entry is None:
+            return []
+        await self.learning.chosen(user, entry.id)  # a suggestion picked is evidence
+        return [self._answer(entry)]
 
     async def _details_button(self, value: str, _user: User, _m: object) -> list[Reply]:
         entry = self.knowledge.entries.get(value)

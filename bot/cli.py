@@ -356,6 +356,37 @@ def broadcast(
     click.echo(f"Đã xếp thông báo #{broadcast_id} tới {total} người; bot đang chạy sẽ gửi.")
 
 
+@main.command(
+    help="Cách hỏi trợ lý học được từ cán bộ (câu hỏi → mục họ chọn): --export FILE xuất ra "
+    "để duyệt; ghi accept: true/false từng dòng rồi --review FILE ghi vào kho tri thức."
+)
+@CONFIG_OPTION
+@click.option("--export", "export_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--review", "review_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def learn(config_path: Path | None, export_file: Path | None, review_file: Path | None) -> None:
+    from bot import learning
+
+    if (export_file is None) == (review_file is None):
+        raise UserError("Dùng một trong hai: --export FILE hoặc --review FILE.")
+    config = _config(config_path)
+    knowledge = _knowledge(config.knowledge_dir)
+    with _database(config) as database:
+        if export_file:
+            pairs = database.call(learning.pending, 500)
+            export_file.write_text(learning.export_text(pairs, knowledge), encoding="utf-8")
+            click.echo(f"Đã xuất {len(pairs)} cặp câu hỏi → mục vào {export_file}.")
+            return
+        try:
+            decisions = learning.read_review(review_file)
+        except learning.ReviewError as exc:
+            raise UserError(str(exc)) from None
+        for line in learning.apply_review(database, config.knowledge_dir, decisions):
+            click.echo(line)
+    click.echo("Bot đang chạy: gõ /reload trong Telegram để dùng kho tri thức mới.")
+
+
 @main.command(help="Sao lưu cơ sở dữ liệu ra FILE, an toàn cả khi bot đang chạy.")
 @CONFIG_OPTION
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))

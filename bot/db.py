@@ -229,8 +229,29 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["chat_id", "telegram_message_id"])
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """Evidence that a question means an entry (bot.learning): a suggestion a cadre chose,
+    or a ticket a coordinator closed with it; reviewed before it becomes a phrasing."""
+    db["learned"].create(
+        {
+            "id": int,
+            "normalized": str,  # the question as the matcher reads it
+            "example": str,  # its latest wording, what would be added
+            "entry_id": str,
+            "count": int,
+            "first_seen": str,
+            "last_seen": str,
+            "state": str,  # pending / accepted / rejected
+        },
+        pk="id",
+        not_null={"normalized", "example", "entry_id", "count", "state"},
+    )
+    db["learned"].create_index(["normalized", "entry_id"], unique=True)
+    db["learned"].create_index(["state", "count"])
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

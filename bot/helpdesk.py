@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 
 import sqlite_utils
 
@@ -20,6 +21,7 @@ from bot.clock import VIETNAM, utc_now
 from bot.config import Config
 from bot.db import Database
 from bot.knowledge import Knowledge, render_answer
+from bot.learning import ticket_buttons
 from bot.replies import Button, Reply, User, rows, short_label
 from bot.telegram_html import escape
 from bot.tickets import Ticket
@@ -66,6 +68,10 @@ DONE_ALREADY = "Câu hỏi số {id} đã được xử lý xong."
 RELEASED = "Đã trả câu hỏi số {id} về hàng chờ cho điều phối viên khác."
 ANSWER_SENT = "✅ Đã gửi câu trả lời cho người hỏi (câu hỏi số {id})."
 CLOSED_FAQ = "✅ Đã gửi mục «{question}» cho người hỏi (câu hỏi số {id})."
+LEARN_HINT = (
+    "\n\nCâu hỏi này thuộc một mục FAQ? Bấm để thêm nó thành một cách hỏi của mục đó: lần "
+    "sau trợ lý trả lời thẳng."
+)
 CLOSED_OUT = "✅ Đã báo người hỏi câu hỏi số {id} ngoài phạm vi."
 PICK_ENTRY = (
     "Chọn mục FAQ trả lời câu hỏi số {id} (trợ lý gợi ý từ câu hỏi); không thấy mục đúng thì "
@@ -261,7 +267,8 @@ class HelpDesk:
         done = await self.db.run(
             tickets.finish, ticket.id, user.id, "faq", to_asker, _now(), None, entry.id
         )
-        return self._finished(done, ticket, user, CLOSED_FAQ, question=escape(entry.question))
+        said = self._finished(done, ticket, user, CLOSED_FAQ, question=escape(entry.question))
+        return self._with_learning(said, done, (entry.id,))
 
     async def _out_of_scope(self, ticket: Ticket, user: User, _extra: str) -> list[Reply]:
         def to_asker(done: Ticket) -> Reply:
@@ -294,7 +301,8 @@ class HelpDesk:
         done = await self.db.run(
             tickets.finish, ticket.id, user.id, "reply", to_asker, _now(), text.strip()
         )
-        return self._finished(done, ticket, user, ANSWER_SENT)
+        said = self._finished(done, ticket, user, ANSWER_SENT)
+        return self._with_learning(said, done, ticket.candidates[:3])
 
     def _finished(
         self, done: Ticket | None, ticket: Ticket, user: User, said: str, **extra: str
@@ -307,6 +315,15 @@ class HelpDesk:
                 else Reply(DONE_ALREADY.format(id=ticket.id))
             ]
         return [Reply(said.format(id=ticket.id, **extra))]
+
+    def _with_learning(
+        self, said: list[Reply], done: Ticket | None, entry_ids: tuple[str, ...]
+    ) -> list[Reply]:
+        """After an answer, one more press adds the question to an entry (bot.learning)."""
+        buttons = ticket_buttons(done.id, entry_ids, self.knowledge()) if done else ()
+        if not buttons:
+            return said
+        return [replace(said[0], text=said[0].text + LEARN_HINT, buttons=buttons)]
 
     # --- lists -----------------------------------------------------------------------
 

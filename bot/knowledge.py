@@ -30,6 +30,7 @@ MAX_ENTRY_ACTIONS = 4  # the buttons under a how-to answer
 _COURTESY_KINDS = ("thanks", "greetings", "polite", "questions")
 MIN_ALTERNATES = 6
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ID_LIMIT = 40  # an id travels in button data ("hd:pick:<ticket>:<id>"), 64 bytes at most
 _SOURCE_DATE = re.compile(r"^(?:(?:\d{1,2}/)?\d{1,2}/)?(?:19|20)\d\d$")
 _ENTRY_FIELDS = {
     "id",
@@ -332,8 +333,12 @@ def _parse_entry(
     fail = _item_checker(file, raw, _ENTRY_FIELDS, problems)
 
     entry_id = raw.get("id")
-    if not isinstance(entry_id, str) or not _ID.match(entry_id):
-        fail("id", "id phải là chữ thường không dấu, số và dấu gạch ngang (vd: chuan-cong-chuc-xa)")
+    if not isinstance(entry_id, str) or not _ID.match(entry_id) or len(entry_id) > ID_LIMIT:
+        fail(
+            "id",
+            "id phải là chữ thường không dấu, số và dấu gạch ngang, tối đa "
+            f"{ID_LIMIT} ký tự (vd: chuan-cong-chuc-xa)",
+        )
     question = _text(raw, "question", fail)
     answer = _text(raw, "answer", fail)
     period = _text(raw, "period", fail)

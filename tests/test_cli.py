@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
+
+import yaml
+
+from bot import learning
+from bot.db import Database
 
 
 def run(args: list[str], cwd, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -145,3 +153,38 @@ def test_eval_measures_routing_on_a_messages_file(tmp_path):
     assert "1 tin nhắn nhờ làm một việc, 1 câu hỏi quy định" in result.stdout
     assert "đúng việc:                 100.0%" in result.stdout
     assert "không bị dẫn sang việc: 100.0%" in result.stdout
+
+
+def test_learn_exports_pairs_and_a_reviewed_file_adds_the_accepted_ones(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "mini", knowledge)
+    database = tmp_path / "ntm.sqlite3"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"knowledge_dir: {knowledge}\ndatabase: {database}\n", encoding="utf-8")
+    db = Database(database)
+    now = "2026-12-01T08:00:00+00:00"
+    db.call(learning.record, "mau moi", "mẫu mới", "van-ban-mau", now)
+    db.call(learning.record, "tc bay", "tc bảy", "tieu-chi-mau", now)
+    db.close()
+    exported = tmp_path / "hoc.yaml"
+    result = run(["learn", "--config", str(config), "--export", str(exported)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Đã xuất 2 cặp" in result.stdout
+    data = yaml.safe_load(exported.read_text(encoding="utf-8"))
+    by_entry = {p["entry"]: p for p in data["pairs"]}
+    by_entry["van-ban-mau"]["accept"] = True
+    by_entry["tieu-chi-mau"]["accept"] = False
+    exported.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = run(["learn", "--config", str(config), "--review", str(exported)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "đã thêm «mẫu mới» vào mục van-ban-mau" in result.stdout
+    assert '      - "mẫu mới"' in (knowledge / "mau.yaml").read_text(encoding="utf-8")
+    states = sqlite3.connect(database).execute(
+        "SELECT entry_id, state FROM learned ORDER BY entry_id"
+    )
+    assert states.fetchall() == [("tieu-chi-mau", "rejected"), ("van-ban-mau", "accepted")]
+    # A broken review file is named with its line, and nothing changes.
+    exported.write_text("pairs:\n  - {id: 1, entry: [\n", encoding="utf-8")
+    result = run(["learn", "--config", str(config), "--review", str(exported)], tmp_path)
+    assert result.returncode != 0
+    assert "sai cú pháp YAML (dòng" in result.stderr
