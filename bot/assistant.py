@@ -38,6 +38,7 @@ from bot.learning import LearningDesk
 from bot.matcher import Match, Matcher
 from bot.normalize import fold
 from bot.replies import Button, Reply, User, rows, short_label
+from bot.review import ReviewDesk
 from bot.routing import Route, Router
 from bot.telegram_html import escape
 
@@ -111,7 +112,6 @@ THANKS_DOWN_ASK = (
     "Cảm ơn bạn đã báo câu trả lời chưa đúng. Muốn người phụ trách trả lời trực tiếp, bấm "
     "<b>🙋 Hỏi điều phối viên</b>."
 )
-NOTHING_UNANSWERED = "Chưa có câu hỏi nào mà trợ lý chưa trả lời được."
 UNKNOWN_COMMAND = "Tôi chưa hiểu lệnh này. Gõ /help để xem các lệnh."
 STALE_BUTTON = "Nút này đã cũ hoặc không còn hiệu lực. Gõ /chude để xem lại các chủ đề."
 DETAILS_BUTTON = "📄 Chi tiết, căn cứ đầy đủ"
@@ -152,6 +152,7 @@ class Assistant:
             lambda question: " ".join(self.matcher.query_tokens(question)),
             self._apply,
         )
+        self.review = ReviewDesk(config, database, lambda: self.knowledge, self._answered_by)
         # Each person's last question answered from the FAQ, and with which entry: a 👎 on
         # that answer is stored, and sent to a coordinator, with the question that led to it.
         self._last_answered: dict[int, tuple[str, str]] = {}
@@ -187,7 +188,7 @@ class Assistant:
             "thongbao": lambda ask: self.announcements.start(ask.args, ask.user),
             "huythongbao": lambda ask: self.announcements.scheduled(ask.args, ask.user),
             "dangkykhoahoc": lambda ask: self.announcements.registrations(ask.args, ask.user),
-            "chuatraloi": self._unanswered,
+            "chuatraloi": lambda ask: self.review.queue(ask.user),
             "reload": self._reload,
         }
         self._commands = {spec.command: spec.id for spec in ACTIONS if spec.command}
@@ -208,6 +209,7 @@ class Assistant:
             "fb": self._vote_button,
             "hd": self.helpdesk.button,
             "hl": self.learning.button,
+            "uq": self.review.button,
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
@@ -388,15 +390,15 @@ class Assistant:
         knowledge = load_knowledge(directory)
         return knowledge, Matcher(knowledge, self.config.matching)
 
-    async def _unanswered(self, _ask: Ask) -> list[Reply]:
-        items = await self.db.run(feedback.top_unanswered, 20)
-        if not items:
-            return [Reply(NOTHING_UNANSWERED)]
-        lines = ["<b>Câu hỏi trợ lý chưa trả lời được</b> (nhiều lần hỏi nhất trước):", ""]
-        for number, item in enumerate(items, 1):
-            last = dt.datetime.fromisoformat(item.last_seen).strftime("%d/%m/%Y")
-            lines.append(f"{number}. «{escape(item.example)}» – {item.count} lần, gần nhất {last}")
-        return [Reply("\n".join(lines))]
+    def _answered_by(self, question: str) -> str | None:
+        """The entry that answers `question` directly now, if any (for the review queue)."""
+        route = self.router.route(question)
+        return route.target if route.kind == "answer" else None
+
+    async def housekeeping(self) -> None:
+        """What the running bot does in the background besides sending (bot.outbox_worker)."""
+        await self.helpdesk.announce_again()
+        await self.review.digest()
 
     # --- buttons ---------------------------------------------------------------------
 

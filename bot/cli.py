@@ -273,13 +273,13 @@ def template(kind: str, file: Path) -> None:
 @click.argument(
     "kind",
     callback=lambda ctx, param, value: (
-        value if value == "registrations" else _kind(ctx, param, value)
+        value if value in ("registrations", "unanswered") else _kind(ctx, param, value)
     ),
-    metavar="KIND|registrations",
+    metavar="KIND|registrations|unanswered",
 )
 @click.argument("args", nargs=-1, required=True, metavar="[MÃ_KHÓA] FILE")
 def export(config_path: Path | None, kind: str, args: tuple[str, ...]) -> None:
-    from bot import importer
+    from bot import feedback, importer
     from bot.spreadsheet import SpreadsheetError
 
     if len(args) != (2 if kind == "registrations" else 1):
@@ -290,6 +290,8 @@ def export(config_path: Path | None, kind: str, args: tuple[str, ...]) -> None:
         try:
             if kind == "registrations":
                 count = database.call(importer.export_registrations, args[0], file)
+            elif kind == "unanswered":
+                count = database.call(feedback.export_unanswered, file)
             else:
                 count = database.call(importer.export, kind, file)
         except (SpreadsheetError, OSError) as exc:

@@ -70,6 +70,10 @@ class HelpdeskConfig:
     # A question still waiting this many working days is announced again; 0: never.
     reannounce_working_days: int = 2
     open_per_asker: int = 5  # questions one person may have waiting at once
+    # A weekly digest to coordinators on this weekday (0 Monday … 6 Sunday) from this
+    # hour, Vietnam time; None: no digest.
+    digest_weekday: int | None = None
+    digest_hour: int = 8
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,8 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
                 _number(helpdesk, "reannounce_working_days", 2, "helpdesk")
             ),
             open_per_asker=max(1, int(_number(helpdesk, "open_per_asker", 5, "helpdesk"))),
+            digest_weekday=_weekday(helpdesk.get("digest_weekday")),
+            digest_hour=min(23, int(_number(helpdesk, "digest_hour", 8, "helpdesk"))),
         ),
         source=source,
     )
@@ -209,6 +215,17 @@ def _positive(raw: dict[str, Any], key: str, default: float, section: str) -> fl
     value = _number(raw, key, default, section)
     if value <= 0:
         raise ConfigError(f"Giá trị {section}.{key} trong cấu hình phải lớn hơn 0.")
+    return value
+
+
+def _weekday(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
+        raise ConfigError(
+            "Giá trị helpdesk.digest_weekday phải là một số từ 0 (thứ Hai) đến 6 (Chủ nhật), "
+            "hoặc bỏ trống để không gửi tóm tắt tuần."
+        )
     return value
 
 

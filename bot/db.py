@@ -250,8 +250,25 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["learned"].create_index(["state", "count"])
 
 
+def _v6(db: sqlite_utils.Database) -> None:
+    """The review queue (bot.review): unanswered questions and 👎 votes can be worked
+    through, and the weekly digest is sent once a week."""
+    db["unanswered"].add_column("state", str, not_null_default="open")  # open/covered/dismissed
+    db["unanswered"].add_column("entry_id", str)  # the entry that covers it now, if any
+    db["unanswered"].add_column("closed_at", str)
+    db["feedback"].add_column("reviewed", int, not_null_default=0)
+    db["digests"].create({"week": str, "sent_at": str}, pk="week")
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -34,16 +34,11 @@ def enqueue(
 ) -> None:
     """Add one message; the caller's transaction (`with db.conn:`) makes it durable."""
     buttons = [[[b.text, b.data] for b in row] for row in reply.buttons]
-    db["outbox"].insert(
-        {
-            "chat_id": chat_id,
-            "text": reply.text,
-            "buttons": json.dumps(buttons, ensure_ascii=False),
-            "ticket_id": ticket_id,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-        }
+    # Plain SQL: sqlite-utils' insert would commit the caller's transaction half-way.
+    db.execute(
+        "INSERT INTO outbox (chat_id, text, buttons, ticket_id, status, attempts, created_at)"
+        " VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+        [chat_id, reply.text, json.dumps(buttons, ensure_ascii=False), ticket_id, now],
     )
 
 

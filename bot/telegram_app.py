@@ -111,12 +111,12 @@ async def _on_start(app: Application) -> None:
         settings.retry_first_seconds,
     )
     app.bot_data["worker"] = asyncio.create_task(worker.run(), name="broadcast-worker")
-    # Ticket cards to coordinators and their answers to cadres (bot.outbox).
+    # Ticket cards to coordinators, their answers to cadres, the digest (bot.outbox).
     outbox = OutboxWorker(
         app.bot,
         assistant.db,
         retry_first_seconds=settings.retry_first_seconds,
-        housekeeping=assistant.helpdesk.announce_again,
+        housekeeping=assistant.housekeeping,
     )
     app.bot_data["outbox"] = asyncio.create_task(outbox.run(), name="outbox-worker")
 

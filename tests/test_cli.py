@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import learning
+from bot import feedback, learning
 from bot.db import Database
 
 
@@ -188,3 +188,23 @@ def test_learn_exports_pairs_and_a_reviewed_file_adds_the_accepted_ones(tmp_path
     result = run(["learn", "--config", str(config), "--review", str(exported)], tmp_path)
     assert result.returncode != 0
     assert "sai cú pháp YAML (dòng" in result.stderr
+
+
+def test_export_unanswered_writes_the_queue_to_a_spreadsheet(tmp_path):
+    from openpyxl import load_workbook
+
+    database = tmp_path / "ntm.sqlite3"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: {database}\n", encoding="utf-8")
+    db = Database(database)
+    now = "2026-12-01T08:00:00+00:00"
+    db.call(feedback.record_unanswered, "gia lua", "Giá lúa?", "none", now)
+    db.call(feedback.record_unanswered, "mau", "mẫu", "suggest", now)
+    db.close()
+    file = tmp_path / "chua-tra-loi.xlsx"
+    result = run(["export", "unanswered", str(file), "--config", str(config)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Đã xuất 2 dòng" in result.stdout
+    rows = list(load_workbook(file).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Câu hỏi", "Kết quả", "Số lần hỏi")
+    assert {r[:2] for r in rows[1:]} == {("Giá lúa?", "Không trả lời được"), ("mẫu", "Chỉ gợi ý")}

@@ -25,7 +25,7 @@ def test_reopening_keeps_data(tmp_path):
     db.call(feedback.record_unanswered, "gia lua", "giá lúa?", "none", "2026-11-26T10:00:00+00:00")
     db.close()
     db = Database(path)
-    [item] = db.call(feedback.top_unanswered, 5)
+    [item] = db.call(feedback.open_unanswered, 5)
     db.close()
     assert (item.normalized, item.count) == ("gia lua", 1)
 
@@ -52,7 +52,7 @@ async def test_async_callers_share_one_owner_thread(tmp_path):
     await asyncio.gather(
         *(db.run(feedback.record_unanswered, "cau hoi", "câu hỏi", "none", now) for _ in range(50))
     )
-    [item] = await db.run(feedback.top_unanswered, 5)
+    [item] = await db.run(feedback.open_unanswered, 5)
     db.close()
     assert item.count == 50
 
@@ -71,7 +71,7 @@ def test_a_first_version_database_migrates_in_place(tmp_path):
 
     db = Database(path)
     version = db.call(lambda d: d.execute("PRAGMA user_version").fetchone()[0])
-    [item] = db.call(feedback.top_unanswered, 5)
+    [item] = db.call(feedback.open_unanswered, 5)
     communes = db.call(lambda d: d["communes"].count)
     db.close()
     assert version == SCHEMA_VERSION

@@ -1,0 +1,161 @@
+"""What coordinators work through: questions the assistant could not answer, 👎 votes
+with the question that led to them, and a weekly digest.
+
+`/chuatraloi` lists the open questions (no answer and suggestion only told apart), most
+asked first; a question an entry now answers is marked covered by itself; the rest can
+be dismissed one by one. Small talk, thanks and greetings never reach the queue (the
+router answers them as such). The desk owns its `uq:` buttons and checks the
+coordinator role itself, whatever a button's data says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import sqlite_utils
+
+from bot import feedback, outbox
+from bot.clock import VIETNAM, utc_now
+from bot.config import Config
+from bot.db import Database
+from bot.feedback import Unanswered, Vote
+from bot.knowledge import Knowledge
+from bot.replies import Button, Reply, User
+from bot.telegram_html import escape
+
+_SHOWN = 12  # questions on one page
+_VOTES_SHOWN = 8
+_QUOTE = 150
+
+EMPTY = "Không còn câu hỏi nào chờ xử lý, cũng không có 👎 nào chưa xem."
+COVERED = "{count} câu đã có mục trả lời thẳng, được đánh dấu xong."
+DISMISSED = "Đã bỏ qua câu này."
+REVIEWED = "Đã đánh dấu đã xem."
+DIGEST = (
+    "🗓 <b>Tóm tắt tuần của Trợ lý NTM</b> (7 ngày qua)\n\n"
+    "• Câu hỏi cán bộ gửi đang chờ trả lời: <b>{open_tickets}</b> (/hoidap)\n"
+    "• Câu hỏi mới trợ lý chưa trả lời được: <b>{new_unanswered}</b> (/chuatraloi)\n"
+    "• 👎 trên câu trả lời: <b>{downvotes}</b>\n"
+    "• Cách hỏi mới đã thêm vào kho: <b>{accepted}</b> (/hoclai)"
+)
+
+
+class ReviewDesk:
+    def __init__(
+        self,
+        config: Config,
+        database: Database,
+        knowledge: Callable[[], Knowledge],
+        answers: Callable[[str], str | None],
+    ) -> None:
+        self.config = config
+        self.db = database
+        self.knowledge = knowledge
+        self.answers = answers  # the entry that now answers a question directly, if any
+
+    async def queue(self, _user: User) -> list[Reply]:
+        """/chuatraloi: open questions and unread 👎, each with a button to close it."""
+        items = await self.db.run(feedback.open_unanswered, _SHOWN * 3)
+        covered = 0
+        waiting: list[Unanswered] = []
+        now = _now()
+        for item in items:
+            entry_id = self.answers(item.example)
+            if entry_id and await self.db.run(
+                feedback.close_unanswered, item.id, "covered", now, entry_id
+            ):
+                covered += 1
+            elif len(waiting) < _SHOWN:
+                waiting.append(item)
+        votes = await self.db.run(feedback.downvotes, _VOTES_SHOWN)
+        if not waiting and not votes:
+            return [Reply(EMPTY + (f"\n{COVERED.format(count=covered)}" if covered else ""))]
+        lines, buttons = [], []
+        for title, decision in (
+            ("Trợ lý chưa trả lời được", "none"),
+            ("Trợ lý chỉ gợi ý được", "suggest"),
+        ):
+            group = [i for i in waiting if i.decision == decision]
+            if group:
+                lines += [f"<b>{title}</b> (hỏi nhiều nhất trước):", ""]
+            for item in group:
+                number = len(buttons) + 1
+                lines.append(
+                    f"{number}. «{_quote(item.example)}» – {item.count} lần, gần nhất "
+                    f"{_date(item.last_seen)}"
+                )
+                buttons.append(Button(f"✖️ {number}", f"uq:no:{item.id}"))
+            if group:
+                lines.append("")
+        if votes:
+            lines += ["<b>👎 Câu trả lời bị báo chưa đúng</b> (mới nhất trước):", ""]
+        entries = self.knowledge().entries
+        for vote in votes:
+            number = len(buttons) + 1
+            lines.append(f"{number}. {self._vote_line(vote, entries)}")
+            buttons.append(Button(f"✔️ {number}", f"uq:fb:{vote.id}"))
+        if covered:
+            lines += ["", COVERED.format(count=covered)]
+        lines += ["", "Bấm ✖️ để bỏ qua một câu hỏi, ✔️ khi đã xem một 👎."]
+        rows = tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
+        return [Reply("\n".join(lines).strip(), rows)]
+
+    async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
+        if not self.config.is_coordinator(user.id):
+            return []
+        verb, _, number = value.partition(":")
+        if not (number.isascii() and number.isdigit() and len(number) <= 12):
+            return []
+        if verb == "no" and await self.db.run(
+            feedback.close_unanswered, int(number), "dismissed", _now()
+        ):
+            return [Reply(DISMISSED, toast=True)]
+        if verb == "fb" and await self.db.run(feedback.mark_reviewed, int(number)):
+            return [Reply(REVIEWED, toast=True)]
+        return []
+
+    async def digest(self) -> None:
+        """Once a week, on the configured day and hour (Vietnam time), to every coordinator."""
+        settings = self.config.helpdesk
+        if settings.digest_weekday is None or not self.config.coordinators:
+            return
+        local = utc_now().astimezone(VIETNAM)
+        if local.weekday() != settings.digest_weekday or local.hour < settings.digest_hour:
+            return
+        await self.db.run(_send_digest, local, sorted(self.config.coordinators))
+
+    @staticmethod
+    def _vote_line(vote: Vote, entries: dict) -> str:
+        answered = entries[vote.entry_id].question if vote.entry_id in entries else vote.entry_id
+        asked = f"«{_quote(vote.question)}» → " if vote.question else ""
+        return f"{asked}trả lời bằng mục «{_quote(answered)}» ({_date(vote.at)})"
+
+
+def _send_digest(db: sqlite_utils.Database, local: dt.datetime, coordinators: list[int]) -> None:
+    """The week's digest, queued once: the week's row and the messages in one transaction."""
+    year, week, _ = local.isocalendar()
+    now = local.astimezone(dt.UTC).isoformat(timespec="seconds")
+    since = (local - dt.timedelta(days=7)).astimezone(dt.UTC).isoformat(timespec="seconds")
+    with db.conn:
+        claimed = db.execute(
+            "INSERT OR IGNORE INTO digests (week, sent_at) VALUES (?, ?)", [f"{year}-W{week}", now]
+        ).rowcount
+        if not claimed:
+            return
+        reply = Reply(DIGEST.format(**feedback.week_counts(db, since)))
+        for chat_id in coordinators:
+            outbox.enqueue(db, chat_id, reply, now)
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return escape(text if len(text) <= _QUOTE else text[: _QUOTE - 1].rstrip() + "…")
+
+
+def _date(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def _now() -> str:
+    return utc_now().isoformat(timespec="seconds")
