@@ -24,6 +24,7 @@ from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
 from bot.config import Config
 from bot.db import Database
+from bot.entry_draft import EntryDesk
 from bot.helpdesk import HelpDesk
 from bot.import_desk import ImportDesk
 from bot.knowledge import (
@@ -153,6 +154,9 @@ class Assistant:
             self._apply,
         )
         self.review = ReviewDesk(config, database, lambda: self.knowledge, self._answered_by)
+        self.drafting = EntryDesk(config, database, lambda: self.knowledge, self._apply)
+        # Desks that wait for a person's next message (a line of a dialogue), in order.
+        self._dialogues = (self.announcements, self.helpdesk, self.drafting)
         # Each person's last question answered from the FAQ, and with which entry: a 👎 on
         # that answer is stored, and sent to a coordinator, with the question that led to it.
         self._last_answered: dict[int, tuple[str, str]] = {}
@@ -210,6 +214,7 @@ class Assistant:
             "hd": self.helpdesk.button,
             "hl": self.learning.button,
             "uq": self.review.button,
+            "hn": self.drafting.button,
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
@@ -246,10 +251,9 @@ class Assistant:
         return [Reply(UNKNOWN_COMMAND)]
 
     async def text(self, text: str, user: User) -> list[Reply]:
-        if self.announcements.waiting(user):
-            return await self.announcements.typed(text, user)
-        if self.helpdesk.waiting(user) and (replies := await self.helpdesk.typed(text, user)):
-            return replies
+        for desk in self._dialogues:
+            if desk.waiting(user) and (replies := await desk.typed(text, user)):
+                return replies
         if account.typed_phone(text):
             return [Reply(account.TYPED_PHONE)]
         route = self.router.route(text, coordinator=self.config.is_coordinator(user.id))

@@ -69,8 +69,8 @@ RELEASED = "Đã trả câu hỏi số {id} về hàng chờ cho điều phối 
 ANSWER_SENT = "✅ Đã gửi câu trả lời cho người hỏi (câu hỏi số {id})."
 CLOSED_FAQ = "✅ Đã gửi mục «{question}» cho người hỏi (câu hỏi số {id})."
 LEARN_HINT = (
-    "\n\nCâu hỏi này thuộc một mục FAQ? Bấm để thêm nó thành một cách hỏi của mục đó: lần "
-    "sau trợ lý trả lời thẳng."
+    "\n\nĐể lần sau trợ lý trả lời thẳng: thêm câu hỏi này thành một cách hỏi của mục FAQ "
+    "nó thuộc về, hoặc soạn một mục mới từ câu trả lời (nếu có nút)."
 )
 CLOSED_OUT = "✅ Đã báo người hỏi câu hỏi số {id} ngoài phạm vi."
 PICK_ENTRY = (
@@ -302,7 +302,7 @@ class HelpDesk:
             tickets.finish, ticket.id, user.id, "reply", to_asker, _now(), text.strip()
         )
         said = self._finished(done, ticket, user, ANSWER_SENT)
-        return self._with_learning(said, done, ticket.candidates[:3])
+        return self._with_learning(said, done, ticket.candidates[:3], new_entry=True)
 
     def _finished(
         self, done: Ticket | None, ticket: Ticket, user: User, said: str, **extra: str
@@ -317,10 +317,19 @@ class HelpDesk:
         return [Reply(said.format(id=ticket.id, **extra))]
 
     def _with_learning(
-        self, said: list[Reply], done: Ticket | None, entry_ids: tuple[str, ...]
+        self,
+        said: list[Reply],
+        done: Ticket | None,
+        entry_ids: tuple[str, ...],
+        new_entry: bool = False,
     ) -> list[Reply]:
-        """After an answer, one more press adds the question to an entry (bot.learning)."""
-        buttons = ticket_buttons(done.id, entry_ids, self.knowledge()) if done else ()
+        """After an answer, one more press adds the question to an entry (bot.learning)
+        or, for a typed answer, drafts a new entry from it (bot.entry_draft)."""
+        if done is None:
+            return said
+        buttons = ticket_buttons(done.id, entry_ids, self.knowledge())
+        if new_entry:
+            buttons += ((Button("📝 Soạn mục FAQ mới từ câu trả lời này", f"hn:new:{done.id}"),),)
         if not buttons:
             return said
         return [replace(said[0], text=said[0].text + LEARN_HINT, buttons=buttons)]

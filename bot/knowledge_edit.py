@@ -18,7 +18,8 @@ import threading
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
 
@@ -60,6 +61,45 @@ def add_phrasing(directory: Path, entry_id: str, phrasing: str) -> Knowledge:
         staged.write_text(out.getvalue(), encoding="utf-8")
         os.replace(staged, path)
         return load_knowledge(directory)
+
+
+def add_entry(directory: Path, category_id: str, fields: dict[str, object]) -> Knowledge:
+    """Append a new entry (the fields of knowledge/README.md) to a category file; refused
+    with the validator's reasons when the base would not pass `ntm-bot check`."""
+    with _LOCK:
+        path = directory / f"{category_id}.yaml"
+        if not path.is_file():
+            raise EditError(f"Không có chủ đề '{category_id}' trong kho tri thức.")
+        yaml = _yaml()
+        data = yaml.load(path.read_text(encoding="utf-8"))
+        data["entries"].append(_entry_node(fields))
+        out = io.StringIO()
+        yaml.dump(data, out)
+        _check(directory, path.name, out.getvalue())
+        staged = path.with_name(f".{path.name}.tmp")
+        staged.write_text(out.getvalue(), encoding="utf-8")
+        os.replace(staged, path)
+        return load_knowledge(directory)
+
+
+def _entry_node(fields: dict[str, object]) -> CommentedMap:
+    """An entry in the files' own style: quoted questions, the answer as a block."""
+    node = CommentedMap()
+    for key, value in fields.items():
+        if key in ("question", "period"):
+            node[key] = DoubleQuotedScalarString(str(value))
+        elif key == "alternates":
+            node[key] = CommentedSeq(DoubleQuotedScalarString(a) for a in value)
+        elif key == "answer":
+            node[key] = LiteralScalarString(str(value).rstrip("\n") + "\n")
+        elif key == "sources":
+            node[key] = CommentedSeq(
+                CommentedMap((k, DoubleQuotedScalarString(v)) for k, v in source.items())
+                for source in value
+            )
+        else:
+            node[key] = value
+    return node
 
 
 def _check(directory: Path, name: str, text: str) -> None:

@@ -120,3 +120,60 @@ async def test_a_ticket_question_joins_the_entry_it_was_answered_with_unless_inv
         if line not in before.splitlines()
     ]
     assert new_lines == [f'      - "{QUESTION}"']
+
+
+async def test_a_new_entry_drafted_from_an_answer_is_refused_until_valid_then_answers(
+    fake_api: FakeBotApi, tmp_path
+):
+    config, path = _setup(fake_api, tmp_path)
+    async with running_bot(config, config.knowledge_dir):
+        fake_api.push_message(CADRE, QUESTION)
+        reply = await fake_api.wait_for_reply(CADRE)
+        fake_api.push_callback(CADRE, _buttons(reply)["🙋 Hỏi điều phối viên"], reply)
+        confirm = await fake_api.wait_for_reply(CADRE)
+        fake_api.push_callback(CADRE, _buttons(confirm)["✅ Gửi"], confirm)
+        await fake_api.wait_for_reply(CADRE)
+        card = await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+        fake_api.push_message(
+            COORDINATOR, "Nộp hồ sơ tại bộ phận một cửa của UBND xã.", reply_to_message=card.message
+        )
+        sent = await fake_api.wait_for_reply(COORDINATOR)
+        await fake_api.wait_for_reply(CADRE, timeout=10)  # the answer, delivered
+
+        async def say(text: str):
+            fake_api.push_message(COORDINATOR, text)
+            return await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+
+        async def press(message, label: str):
+            fake_api.push_callback(COORDINATOR, _buttons(message)[label], message)
+            return await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+
+        topics = await press(sent, "📝 Soạn mục FAQ mới từ câu trả lời này")
+        await press(topics, "Chủ đề mẫu")
+        await say("Xin cấp phép văn bản thử nghiệm ở đâu?")
+        # One phrasing is another entry's: the validator will refuse it.
+        await say(
+            "xin phep van ban thu nghiem o dau\nnop ho so vb thu nghiem\nvan ban mau quy dinh gi"
+        )
+        few = await say("cấp phép văn bản thử ở đâu")
+        assert "Cần thêm ít nhất 1 cách hỏi" in few.text
+        await say("giay phep van ban thu nghiem")
+        await say("Hiện hành (từ 01/01/2026)")
+        status = await say("QĐ 9/2026/QĐ-TEST | 01/02/2026 | Văn bản dùng cho kiểm thử")
+        preview = await press(status, "Quy định đang áp dụng")
+        assert "Nộp hồ sơ tại bộ phận một cửa" in preview.text
+        refused = await press(preview, "✅ Lưu vào kho")
+        assert refused.text.startswith("Chưa lưu được") and "mau.yaml" in refused.text
+        assert path.read_text(encoding="utf-8").count("Xin cấp phép") == 0  # nothing written
+        await press(refused, "✏️ Sửa cách hỏi")
+        preview = await say(
+            "xin phep van ban thu nghiem o dau\nnop ho so vb thu nghiem\n"
+            "cấp phép văn bản thử ở đâu\ngiay phep van ban thu nghiem\nvb thu nghiem xin o dau"
+        )
+        saved = await press(preview, "✅ Lưu vào kho")
+        assert saved.text.startswith("✅ Đã thêm mục")
+        fake_api.push_message(CADRE, "giay phep van ban thu nghiem")
+        answer = await fake_api.wait_for_reply(CADRE)
+    assert "Nộp hồ sơ tại bộ phận một cửa của UBND xã." in answer.text
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(NOTE) and "  - id: xin-cap-phep-van-ban-thu-nghiem-o-dau" in text
