@@ -48,19 +48,12 @@ def add_phrasing(directory: Path, entry_id: str, phrasing: str) -> Knowledge:
         if entry is None:
             raise EditError(f"Không còn mục '{entry_id}' trong kho tri thức.")
         path = directory / f"{entry.category}.yaml"
-        yaml = _yaml()
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        data = _yaml().load(path.read_text(encoding="utf-8"))
         node = next((e for e in data["entries"] if e.get("id") == entry_id), None)
         if node is None:
             raise EditError(f"Không tìm thấy mục '{entry_id}' trong {path.name}.")
         node["alternates"].append(DoubleQuotedScalarString(text))
-        out = io.StringIO()
-        yaml.dump(data, out)
-        _check(directory, path.name, out.getvalue())
-        staged = path.with_name(f".{path.name}.tmp")
-        staged.write_text(out.getvalue(), encoding="utf-8")
-        os.replace(staged, path)
-        return load_knowledge(directory)
+        return _write(directory, path, data)
 
 
 def add_entry(directory: Path, category_id: str, fields: dict[str, object]) -> Knowledge:
@@ -70,16 +63,9 @@ def add_entry(directory: Path, category_id: str, fields: dict[str, object]) -> K
         path = directory / f"{category_id}.yaml"
         if not path.is_file():
             raise EditError(f"Không có chủ đề '{category_id}' trong kho tri thức.")
-        yaml = _yaml()
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        data = _yaml().load(path.read_text(encoding="utf-8"))
         data["entries"].append(_entry_node(fields))
-        out = io.StringIO()
-        yaml.dump(data, out)
-        _check(directory, path.name, out.getvalue())
-        staged = path.with_name(f".{path.name}.tmp")
-        staged.write_text(out.getvalue(), encoding="utf-8")
-        os.replace(staged, path)
-        return load_knowledge(directory)
+        return _write(directory, path, data)
 
 
 def _entry_node(fields: dict[str, object]) -> CommentedMap:
@@ -100,6 +86,17 @@ def _entry_node(fields: dict[str, object]) -> CommentedMap:
         else:
             node[key] = value
     return node
+
+
+def _write(directory: Path, path: Path, data: object) -> Knowledge:
+    """Dump `data` as `path`'s new text, validated first, replaced atomically."""
+    out = io.StringIO()
+    _yaml().dump(data, out)
+    _check(directory, path.name, out.getvalue())
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(out.getvalue(), encoding="utf-8")
+    os.replace(staged, path)
+    return load_knowledge(directory)
 
 
 def _check(directory: Path, name: str, text: str) -> None:

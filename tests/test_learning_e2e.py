@@ -32,6 +32,15 @@ def _setup(api: FakeBotApi, tmp_path):
     return config, path
 
 
+async def _send_to_coordinator(api: FakeBotApi, reply):
+    """The cadre presses "Hỏi điều phối viên" under `reply` and sends: the coordinator's card."""
+    api.push_callback(CADRE, _buttons(reply)["🙋 Hỏi điều phối viên"], reply)
+    confirm = await api.wait_for_reply(CADRE)
+    api.push_callback(CADRE, _buttons(confirm)["✅ Gửi"], confirm)
+    await api.wait_for_reply(CADRE)
+    return await api.wait_for_reply(COORDINATOR, timeout=10)
+
+
 def _buttons(message) -> dict[str, str]:
     rows = (message.reply_markup or {}).get("inline_keyboard", [])
     return {b["text"]: b["callback_data"] for row in rows for b in row}
@@ -84,11 +93,7 @@ async def test_a_ticket_question_joins_the_entry_it_was_answered_with_unless_inv
         answer = await fake_api.wait_for_reply(CADRE)
         fake_api.push_callback(CADRE, "fb:van-ban-mau:0", answer)
         offer = await fake_api.wait_for_reply(CADRE)
-        fake_api.push_callback(CADRE, _buttons(offer)["🙋 Hỏi điều phối viên"], offer)
-        confirm = await fake_api.wait_for_reply(CADRE)
-        fake_api.push_callback(CADRE, _buttons(confirm)["✅ Gửi"], confirm)
-        await fake_api.wait_for_reply(CADRE)
-        card = await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+        card = await _send_to_coordinator(fake_api, offer)
         fake_api.push_callback(COORDINATOR, _buttons(card)["📚 Đã có trong FAQ"], card)
         choices = await fake_api.wait_for_reply(COORDINATOR)
         fake_api.push_callback(COORDINATOR, "hd:pick:1:van-ban-mau", choices)
@@ -100,12 +105,7 @@ async def test_a_ticket_question_joins_the_entry_it_was_answered_with_unless_inv
         # A question of its own, answered in words, joins the entry the coordinator picks.
         fake_api.push_message(CADRE, QUESTION)
         reply = await fake_api.wait_for_reply(CADRE)
-        ask = _buttons(reply)["🙋 Hỏi điều phối viên"]
-        fake_api.push_callback(CADRE, ask, reply)
-        confirm = await fake_api.wait_for_reply(CADRE)
-        fake_api.push_callback(CADRE, _buttons(confirm)["✅ Gửi"], confirm)
-        await fake_api.wait_for_reply(CADRE)
-        card = await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+        card = await _send_to_coordinator(fake_api, reply)
         fake_api.push_message(COORDINATOR, "Xem mục văn bản mẫu.", reply_to_message=card.message)
         sent = await fake_api.wait_for_reply(COORDINATOR)
         add = _buttons(sent)["➕ Thêm câu hỏi vào mục: Văn bản mẫu quy định điều gì?"]
@@ -129,11 +129,7 @@ async def test_a_new_entry_drafted_from_an_answer_is_refused_until_valid_then_an
     async with running_bot(config, config.knowledge_dir):
         fake_api.push_message(CADRE, QUESTION)
         reply = await fake_api.wait_for_reply(CADRE)
-        fake_api.push_callback(CADRE, _buttons(reply)["🙋 Hỏi điều phối viên"], reply)
-        confirm = await fake_api.wait_for_reply(CADRE)
-        fake_api.push_callback(CADRE, _buttons(confirm)["✅ Gửi"], confirm)
-        await fake_api.wait_for_reply(CADRE)
-        card = await fake_api.wait_for_reply(COORDINATOR, timeout=10)
+        card = await _send_to_coordinator(fake_api, reply)
         fake_api.push_message(
             COORDINATOR, "Nộp hồ sơ tại bộ phận một cửa của UBND xã.", reply_to_message=card.message
         )
