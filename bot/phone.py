@@ -13,7 +13,8 @@ def normalize_phone(text: str) -> str | None:
     A national number is 9 digits (mobile) or 10 (landline with area code) after the
     trunk prefix 0 or the country code 84.
     """
-    digits = _SEPARATORS.sub("", text.strip())
+    # A leading apostrophe is a spreadsheet's mark of text (our CSV exports add it).
+    digits = _SEPARATORS.sub("", text.strip().lstrip("'"))
     if digits.startswith("+"):
         digits = digits[1:]
         if not digits.startswith("84"):

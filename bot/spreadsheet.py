@@ -262,6 +262,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise SpreadsheetError(f"Tệp CSV bị lỗi ở dòng {reader.line_num}: {exc}.") from None
 
 
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 def write_rows(
     path: Path | str,
     headers: Sequence[str],
@@ -306,9 +309,15 @@ def _write_csv(f, headers: Sequence[str], table: list[list[str]]) -> None:
     text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
     writer.writerow(headers)
-    writer.writerows(table)
+    writer.writerows([_inert(cell) for cell in row] for row in table)
     text.flush()
     text.detach()
+
+
+def _inert(cell: str) -> str:
+    """A CSV cell that a spreadsheet would run as a formula ("=HYPERLINK(…)", "+cmd|…",
+    "@SUM(…)") gets a leading apostrophe, as OWASP recommends; .xlsx stores text inertly."""
+    return f"'{cell}" if cell[:1] in _FORMULA_STARTS else cell
 
 
 def _write_xlsx(f, headers: Sequence[str], table: list[list[str]], notes: Mapping) -> None:

@@ -222,4 +222,7 @@ def _user(update: Update) -> User:
 
 
 async def _send(update: Update, replies: list[Reply]) -> None:
-    await send_replies(update.get_bot(), update.effective_chat.id, replies)
+    # A button under an inline message has no chat: the private chat is the user's id.
+    chat = update.effective_chat or update.effective_user
+    if chat is not None and replies:
+        await send_replies(update.get_bot(), chat.id, replies)

@@ -197,6 +197,12 @@ async def test_forged_and_oversized_callback_data(fake_api: FakeBotApi, config):
             "imp::ok",
             "tb:ok",
             "",
+            "x:" + "9" * 23,
+            "hd:ask:" + "9" * 30,
+            "hd:pick:1:" + "z" * 40,
+            "hl:ok:-1",
+            "uq:no:1e9",
+            "hn:step:answer",
         ):
             fake_api.push_callback(USER, data, menu)
             reply = await fake_api.wait_for_reply(USER)
@@ -204,6 +210,24 @@ async def test_forged_and_oversized_callback_data(fake_api: FakeBotApi, config):
                 word in reply.text for word in ("không còn hiệu lực", "hết hiệu lực", "hết hạn")
             )
             time.sleep(0.2)
+
+
+async def test_a_button_under_an_inline_message_is_answered_in_the_private_chat(
+    fake_api: FakeBotApi, config
+):
+    async with running_bot(config, MINI):
+        query = {
+            "id": "inline-1",
+            "from": {"id": USER, "is_bot": False, "first_name": "Test User"},
+            "chat_instance": "inline",
+            "inline_message_id": "AAAA",
+            "data": "cats",
+        }
+        fake_api.push_update({"callback_query": query})
+        reply = await fake_api.wait_for_reply(USER)
+        fake_api.push_message(USER, "/chude")
+        after = await fake_api.wait_for_reply(USER)
+    assert "Chọn chủ đề" in reply.text and "Chọn chủ đề" in after.text
 
 
 async def test_a_flood_is_slowed_without_slowing_anyone_else(fake_api: FakeBotApi, config):

@@ -686,3 +686,17 @@ def test_cli_import_export_and_template(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert read_sheet(tmp_path / "mau.xlsx").headers[0] == "Mã khóa"
+
+
+def test_csv_export_neutralises_formulas_and_import_keeps_the_text(database, tmp_path):
+    title = '=HYPERLINK("http://x","bam")'
+    rows = [SAMPLES["courses"][1] | {"Tên khóa học": title}]
+    import_rows(database, "courses", rows)
+    assert query(database, "SELECT title FROM courses WHERE title LIKE '=%'") == [(title,)]
+    path = tmp_path / "khoa.csv"
+    database.call(importer.export, "courses", path)
+    text = path.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text
+    assert not any(
+        line.split(",")[1:2] == ['"=HYPERLINK(""http://x""'] for line in text.splitlines()
+    )
