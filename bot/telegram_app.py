@@ -25,6 +25,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.actions import menu
 from bot.assistant import Assistant
@@ -33,8 +34,9 @@ from bot.config import Config
 from bot.flood import FloodGuard
 from bot.outbox_worker import OutboxWorker
 from bot.replies import Reply, User
+from bot.telegram_bot import SafeBot
 from bot.telegram_html import to_plain
-from bot.telegram_send import send_replies
+from bot.telegram_send import REPLY_ATTEMPTS, send_replies
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +47,16 @@ SORRY = "Xin lỗi, đã có lỗi khi xử lý tin nhắn này. Bạn vui lòng
 
 
 def build_application(config: Config, assistant: Assistant) -> Application:
-    builder = (
-        ApplicationBuilder()
-        .token(config.require_token())
-        .base_url(config.telegram.base_url)
-        .base_file_url(config.telegram.base_file_url)
-        .post_init(_on_start)
-        .post_stop(_on_stop)
+    bot = SafeBot(
+        config.require_token(),
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+        # The builder's own sizes: many replies in flight at once, one long poll.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(),
+        rate_limiter=AIORateLimiter(max_retries=3) if config.telegram.rate_limiter else None,
     )
-    if config.telegram.rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    app = builder.build()
+    app = ApplicationBuilder().bot(bot).post_init(_on_start).post_stop(_on_stop).build()
     app.bot_data["assistant"] = assistant
     app.bot_data["flood"] = FloodGuard()
 
@@ -192,7 +193,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     where = (message.chat.id, message.message_id) if message else None
     replies = await _assistant(context).button(query.data or "", _user(update), where)
     toasts = [to_plain(r.text) for r in replies if r.toast]
-    await query.answer(toasts[0] if toasts else None)
+    try:
+        await query.answer(toasts[0] if toasts else None)
+    except TelegramError as exc:  # it only stops the button's spinner: the reply still goes
+        log.warning("Could not answer a button press: %s", exc)
     await _send(update, [r for r in replies if not r.toast])
 
 
@@ -225,4 +229,4 @@ async def _send(update: Update, replies: list[Reply]) -> None:
     # A button under an inline message has no chat: the private chat is the user's id.
     chat = update.effective_chat or update.effective_user
     if chat is not None and replies:
-        await send_replies(update.get_bot(), chat.id, replies)
+        await send_replies(update.get_bot(), chat.id, replies, attempts=REPLY_ATTEMPTS)

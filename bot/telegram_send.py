@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 
 from telegram import (
@@ -14,31 +15,52 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.replies import Reply
 from bot.telegram_html import split_message
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+REPLY_ATTEMPTS = 4  # an answer to a person: three more tries, 0.5 + 1 + 2 s, then give up
+RETRY_FIRST_SECONDS = 0.5
 
 
-async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> list[Message]:
-    """Each reply as one or more messages (split under the limit); buttons on the last."""
+async def send_replies(
+    bot: Bot, chat_id: int, replies: list[Reply], attempts: int = 1
+) -> list[Message]:
+    """Each reply as one or more messages (split under the limit); buttons on the last.
+
+    With `attempts` > 1 a message is sent again after a network error or a 5xx (Telegram
+    did not take it: a part already accepted is never sent again) and after `RetryAfter`
+    (as long as asked), with a short backoff; the last failure is raised.
+    """
     sent = []
     for reply in replies:
         parts = split_message(reply.text)
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            sent.append(
-                await bot.send_message(
-                    chat_id,
-                    part,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup(reply) if last else None,
-                    # Only a link can be previewed; without one the option is dead weight.
-                    link_preview_options=NO_PREVIEW if "http" in part else None,
-                )
-            )
+            options = {
+                "parse_mode": ParseMode.HTML,
+                "reply_markup": markup(reply) if last else None,
+                # Only a link can be previewed; without one the option is dead weight.
+                "link_preview_options": NO_PREVIEW if "http" in part else None,
+            }
+            sent.append(await _send_one(bot, chat_id, part, options, attempts))
     return sent
+
+
+async def _send_one(bot: Bot, chat_id: int, text: str, options: dict, attempts: int) -> Message:
+    for attempt in range(attempts - 1):
+        try:
+            return await bot.send_message(chat_id, text, **options)
+        except BadRequest:  # PTB's BadRequest is a NetworkError: sending again cannot help
+            raise
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+        except NetworkError:  # a 5xx, a dropped connection, a timeout
+            await asyncio.sleep(RETRY_FIRST_SECONDS * 2**attempt)
+    return await bot.send_message(chat_id, text, **options)
 
 
 @lru_cache(maxsize=2048)  # the same answer's buttons, built once: replies are immutable

@@ -254,3 +254,28 @@ async def test_a_huge_document_is_refused_without_downloading(fake_api: FakeBotA
         reply = await fake_api.wait_for_reply(COORDINATOR)
     assert reply.text == "Tệp lớn quá 5 MB. Bạn chia nhỏ tệp rồi gửi lại."
     assert fake_api.find_calls("getFile") == []
+
+
+async def test_an_update_that_cannot_be_parsed_is_skipped_and_logged_once(
+    fake_api: FakeBotApi, config, caplog
+):
+    """A poll in an older server's shape (no question, no options) between two questions."""
+    caplog.set_level(logging.INFO)
+    async with running_bot(config, MINI):
+        fake_api.push_message(USER, "tieu chi mau so 7")
+        fake_api.push_update({"poll": {"id": "old-shape"}})
+        fake_api.push_message(OTHER, "van ban mau quy dinh gi")
+        first = await fake_api.wait_for_reply(USER)
+        second = await fake_api.wait_for_reply(OTHER)
+        # Alone and last in its batch, it must not hold the offset either.
+        fake_api.push_update({"poll": {"id": "old-shape-2"}})
+        time.sleep(0.5)
+        fake_api.push_message(USER, "/chude")
+        third = await fake_api.wait_for_reply(USER)
+    assert "Tiêu chí mẫu" in to_plain(first.text)
+    assert "Văn bản mẫu" in to_plain(second.text)
+    assert "Chọn chủ đề" in third.text
+    skipped = [r for r in caplog.records if "cannot be parsed" in r.getMessage()]
+    assert len(skipped) == 2
+    assert "old-shape" not in caplog.text  # the update's content is not logged
+    assert len(caplog.records) < 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.telegram_html import MESSAGE_LIMIT, to_plain
@@ -229,3 +231,34 @@ async def test_slow_replies_and_slow_polling(fake_api: FakeBotApi, tmp_path):
         after = await fake_api.wait_for_reply(USER, timeout=15)
     assert "Cách dùng Trợ lý NTM" in to_plain(slow.text)
     assert to_plain(after.text).startswith("Tiêu chí mẫu số 7")
+
+
+@pytest.mark.parametrize("errors", [1, 2, 3])
+async def test_an_answer_survives_transient_errors_and_is_sent_once(
+    fake_api: FakeBotApi, tmp_path, errors
+):
+    async with running_bot(config_for(fake_api, tmp_path), MINI):
+        faults = [
+            lambda: fake_api.fail("sendMessage", 500),
+            lambda: fake_api.fail("sendMessage", 502),
+            lambda: fake_api.drop("sendMessage"),
+        ]
+        for add in faults[:errors]:
+            add()
+        fake_api.push_message(USER, "tieu chi mau 7")
+        reply = await fake_api.wait_for_reply(USER, timeout=15)
+        await asyncio.sleep(0.5)
+    assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
+    assert len(fake_api.sent_messages(USER)) == 1  # the answer, once, no apology
+
+
+async def test_a_failed_button_acknowledgement_does_not_stop_the_reply(
+    fake_api: FakeBotApi, tmp_path
+):
+    async with running_bot(config_for(fake_api, tmp_path), MINI):
+        fake_api.push_message(USER, "/chude")
+        menu = await fake_api.wait_for_reply(USER)
+        fake_api.fail("answerCallbackQuery", 502)
+        fake_api.push_callback(USER, "c:mau", menu)
+        reply = await fake_api.wait_for_reply(USER, timeout=10)
+    assert "Chủ đề mẫu" in to_plain(reply.text)

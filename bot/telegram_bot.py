@@ -1,0 +1,55 @@
+"""The bot object: python-telegram-bot's `ExtBot`, with polling that one update cannot stop.
+
+PTB parses a `getUpdates` batch as a whole; an update it cannot parse (a shape an older
+self-hosted Bot API server sends, say) makes the whole batch fail, and the updater asks
+for the same offset again at once, forever, logging the batch each time. Here each raw
+update is parsed on its own before PTB sees the batch: one that fails is logged once (its
+id and why, never its content, which may hold personal data), counted and confirmed so
+the offset moves past it; the others are processed as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ExtBot
+
+log = logging.getLogger(__name__)
+
+
+class SafeBot(ExtBot):
+    skipped = 0  # updates dropped because they could not be parsed, since start
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, *args, **kwargs):
+        result = await super()._post(endpoint, data, *args, **kwargs)
+        if endpoint != "getUpdates" or not isinstance(result, list):
+            return result
+        good, bad = self._parseable(result)
+        while bad and (not good or max(bad) > good[-1]["update_id"]):
+            # Confirm what cannot be parsed by asking from past it, at once (timeout 0).
+            more = await super()._post(
+                endpoint, {**(data or {}), "offset": max(bad) + 1, "timeout": 0}, *args, **kwargs
+            )
+            good_more, bad = self._parseable(more if isinstance(more, list) else [])
+            good += good_more
+        return good
+
+    def _parseable(self, raw: list[Any]) -> tuple[list[dict[str, Any]], list[int]]:
+        good, bad = [], []
+        for item in raw:
+            try:
+                Update.de_json(item, self)
+            except Exception as exc:  # whatever PTB raises on a shape it does not know
+                update_id = item.get("update_id") if isinstance(item, dict) else None
+                if not isinstance(update_id, int):
+                    continue  # no id to move past: nothing PTB could use either
+                type(self).skipped += 1
+                log.warning(
+                    "Skipped update %s: it cannot be parsed (%s)", update_id, type(exc).__name__
+                )
+                bad.append(update_id)
+            else:
+                good.append(item)
+        return good, bad
