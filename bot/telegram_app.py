@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatType
-from telegram.error import NetworkError, TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -36,6 +36,7 @@ from bot.outbox_worker import OutboxWorker
 from bot.replies import Reply, User
 from bot.telegram_bot import SafeBot
 from bot.telegram_html import to_plain
+from bot.telegram_order import ChatOrderedProcessor
 from bot.telegram_send import REPLY_ATTEMPTS, send_replies
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,20 @@ def build_application(config: Config, assistant: Assistant) -> Application:
         base_url=config.telegram.base_url,
         base_file_url=config.telegram.base_file_url,
         # The builder's own sizes: many replies in flight at once, one long poll.
-        request=HTTPXRequest(connection_pool_size=256),
+        # A slow answer for one chat no longer holds up the others (bot.telegram_order),
+        # so it may take its time rather than time out and leave the reply in doubt.
+        request=HTTPXRequest(connection_pool_size=256, read_timeout=20, write_timeout=20),
         get_updates_request=HTTPXRequest(),
         rate_limiter=AIORateLimiter(max_retries=3) if config.telegram.rate_limiter else None,
     )
-    app = ApplicationBuilder().bot(bot).post_init(_on_start).post_stop(_on_stop).build()
+    app = (
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(ChatOrderedProcessor())
+        .post_init(_on_start)
+        .post_stop(_on_stop)
+        .build()
+    )
     app.bot_data["assistant"] = assistant
     app.bot_data["flood"] = FloodGuard()
 
@@ -204,6 +214,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update is None and isinstance(context.error, NetworkError):
         # A hiccup while polling: the updater retries by itself; no traceback needed.
         log.warning("Network problem while fetching updates: %s", context.error)
+        return
+    if isinstance(context.error, TimedOut):
+        # The reply may well have arrived: an apology after it would only confuse.
+        log.warning("Telegram did not confirm a reply in time: %s", context.error)
         return
     log.error("Error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:

@@ -15,7 +15,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.replies import Reply
 from bot.telegram_html import split_message
@@ -30,9 +30,10 @@ async def send_replies(
 ) -> list[Message]:
     """Each reply as one or more messages (split under the limit); buttons on the last.
 
-    With `attempts` > 1 a message is sent again after a network error or a 5xx (Telegram
-    did not take it: a part already accepted is never sent again) and after `RetryAfter`
-    (as long as asked), with a short backoff; the last failure is raised.
+    With `attempts` > 1 a message is sent again after a 5xx or a failed connection
+    (Telegram did not take it: a part already accepted is never sent again) and after
+    `RetryAfter` (as long as asked), with a short backoff; never after a timeout, when
+    Telegram may have taken it. The last failure is raised.
     """
     sent = []
     for reply in replies:
@@ -53,7 +54,9 @@ async def _send_one(bot: Bot, chat_id: int, text: str, options: dict, attempts: 
     for attempt in range(attempts - 1):
         try:
             return await bot.send_message(chat_id, text, **options)
-        except BadRequest:  # PTB's BadRequest is a NetworkError: sending again cannot help
+        except (BadRequest, TimedOut):
+            # PTB's BadRequest is a NetworkError, but sending again cannot help; after a
+            # timeout Telegram may have the message already: sending again could double it.
             raise
         except RetryAfter as exc:
             wait = exc.retry_after

@@ -336,9 +336,15 @@ class FakeBotApi:
             _Fault(method.lower(), "error", count, status, description, retry_after, chat_id)
         )
 
-    def delay(self, method: str, seconds: float, count: int | None = 1) -> None:
-        """Answer the next ``count`` matching requests only after ``seconds``."""
-        self._add_fault(_Fault(method.lower(), "delay", count, seconds=seconds))
+    def delay(
+        self,
+        method: str,
+        seconds: float,
+        count: int | None = 1,
+        chat_id: int | str | None = None,
+    ) -> None:
+        """Answer the next ``count`` matching requests (to ``chat_id``) only after ``seconds``."""
+        self._add_fault(_Fault(method.lower(), "delay", count, seconds=seconds, chat_id=chat_id))
 
     def drop(self, method: str, count: int | None = 1) -> None:
         """Close the connection without answering the next ``count`` matching requests."""

@@ -3,6 +3,7 @@ SIGKILL at random points under load. Nothing acknowledged is lost; the file stay
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -197,3 +198,27 @@ def _check_acknowledged(database, users, linked_acks, registered_acks) -> None:
     }
     assert linked_acks <= linked
     assert registered_acks <= registered
+
+
+async def test_one_slow_chat_does_not_hold_up_the_others(fake_api: FakeBotApi, tmp_path):
+    """One chat's reply held 12 s by Telegram; 30 other chats are answered meanwhile."""
+    held = 8100
+    async with running_bot(config_for(fake_api, tmp_path), MINI):
+        fake_api.delay("sendMessage", 12, chat_id=held)
+        fake_api.push_message(held, "tieu chi mau 7")
+        await asyncio.sleep(0.3)  # the held reply is on its way
+        latencies = []
+        for user in range(8200, 8230):
+            start = time.monotonic()
+            fake_api.push_message(user, "van ban mau quy dinh gi")
+            await fake_api.wait_for_reply(user, timeout=10)
+            latencies.append(time.monotonic() - start)
+        # The held chat keeps its order: its next message is answered after the first.
+        fake_api.push_message(held, "/chude")
+        first = await fake_api.wait_for_reply(held, timeout=20)
+        second = await fake_api.wait_for_reply(held, timeout=20)
+    latencies.sort()
+    assert latencies[int(0.99 * (len(latencies) - 1))] < 0.5, latencies
+    assert to_plain(first.text).startswith("Tiêu chí mẫu số 7")  # once, no apology after it
+    assert "Chọn chủ đề" in second.text
+    assert len(fake_api.sent_messages(held)) == 2
