@@ -6,9 +6,11 @@ from anything the client sends (button data, typed numbers).
 
 from __future__ import annotations
 
-from bot import communes, courses, roster, views
+import sqlite_utils
+
+from bot import communes, courses, outbox, roster, views
 from bot.actions import BY_ID
-from bot.clock import vietnam_today
+from bot.clock import utc_now, vietnam_today
 from bot.config import Config
 from bot.courses import Course
 from bot.db import Database
@@ -40,6 +42,15 @@ TYPED_PHONE = (
 COORDINATORS_ONLY = "Lệnh này chỉ dành cho điều phối viên."
 NOT_LINKED = "Tài khoản này chưa liên kết với hồ sơ cán bộ nào."
 UNLINKED = "Đã hủy liên kết. Trợ lý không còn gắn tài khoản này với hồ sơ cán bộ nào."
+MOVED_AWAY = (
+    "⚠️ Hồ sơ cán bộ gắn với tài khoản Telegram này vừa được liên kết sang một tài khoản "
+    "khác (bằng số điện thoại của hồ sơ, đã được Telegram xác minh). Nếu không phải bạn đổi "
+    "tài khoản, hãy báo ngay cho Văn phòng điều phối: điều phối viên có thể trả hồ sơ về."
+)
+RELINK_KEPT = (
+    "Không trả về được: hồ sơ đã được trả về, hoặc đã đổi liên kết lần nữa, hoặc tài khoản cũ "
+    "đang gắn với hồ sơ khác."
+)
 OWN_RECORD_ONLY = "Bạn chỉ xem được hồ sơ đào tạo của chính mình: gõ /daotao."
 
 
@@ -62,17 +73,48 @@ async def ask_contact(db: Database, user: User) -> list[Reply]:
 
 
 async def contact(
-    db: Database, phone_number: str, contact_user_id: int | None, user: User
+    db: Database,
+    phone_number: str,
+    contact_user_id: int | None,
+    user: User,
+    coordinators: frozenset[int] = frozenset(),
 ) -> list[Reply]:
     """A shared contact: accepted only when Telegram says it is the sender's own."""
     if contact_user_id != user.id:
         return [Reply(NOT_OWN_CONTACT)]
     phone = normalize_phone(phone_number)
-    outcome = await db.run(roster.link, phone, user.id) if phone else "unknown_phone"
+
+    def moved(store: sqlite_utils.Database, cadre_id: int, previous: int) -> None:
+        """The record left another account: it and the coordinators are told (outbox)."""
+        now = utc_now().isoformat(timespec="seconds")
+        relink = store.execute(  # plain SQL: sqlite-utils' insert would commit half-way
+            "INSERT INTO relinks (cadre_id, from_user, to_user, at) VALUES (?, ?, ?, ?)",
+            [cadre_id, previous, user.id, now],
+        ).lastrowid
+        outbox.enqueue(store, previous, Reply(MOVED_AWAY), now)
+        cadre = roster.cadre_by_user(store, user.id)
+        undo = Button("↩️ Trả hồ sơ về tài khoản cũ", f"rl:{relink}")
+        for chat_id in sorted(coordinators):
+            outbox.enqueue(store, chat_id, Reply(views.relinked(cadre), ((undo,),)), now)
+
+    outcome = await db.run(roster.link, phone, user.id, moved) if phone else "unknown_phone"
     if outcome == "unknown_phone":
         return [Reply(UNKNOWN_PHONE)]
     cadre = await db.run(roster.cadre_by_user, user.id)
     return [Reply(views.linked(cadre, moved=outcome == "relinked"))]
+
+
+async def undo_relink(db: Database, value: str, user: User, config: Config) -> list[Reply]:
+    """A coordinator gives a moved record back to the account it was linked to before."""
+    if not config.is_coordinator(user.id) or not (
+        value.isascii() and value.isdigit() and len(value) <= 12
+    ):
+        return []
+    now = utc_now().isoformat(timespec="seconds")
+    cadre = await db.run(roster.undo_relink, int(value), user.id, now)
+    if cadre is None:
+        return [Reply(RELINK_KEPT)]
+    return [Reply(f"Đã trả hồ sơ {escape(cadre.full_name)} về tài khoản Telegram trước đó.")]
 
 
 async def unlink(db: Database, user: User) -> list[Reply]:

@@ -215,6 +215,7 @@ class Assistant:
             "hl": self.learning.button,
             "uq": self.review.button,
             "hn": self.drafting.button,
+            "rl": lambda value, user, _m: account.undo_relink(db, value, user, config),
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
@@ -307,7 +308,9 @@ class Assistant:
         self, phone_number: str, contact_user_id: int | None, user: User
     ) -> list[Reply]:
         """A phone number shared with Telegram's contact button."""
-        replies = await account.contact(self.db, phone_number, contact_user_id, user)
+        replies = await account.contact(
+            self.db, phone_number, contact_user_id, user, self.config.coordinators
+        )
         replies = [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
         deadline, then = self._after_link.pop(user.id, (0.0, None))
         if then and deadline >= time.monotonic() and await account.is_linked(self.db, user):

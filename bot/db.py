@@ -260,6 +260,24 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["digests"].create({"week": str, "sent_at": str}, pk="week")
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """A cadre's record moved from one Telegram account to another (bot.roster.link):
+    kept so the old account and the coordinators are told, and a coordinator can undo it."""
+    db["relinks"].create(
+        {
+            "id": int,
+            "cadre_id": int,
+            "from_user": int,
+            "to_user": int,
+            "at": str,
+            "undone_by": int,
+            "undone_at": str,
+        },
+        pk="id",
+        not_null={"cadre_id", "from_user", "to_user", "at"},
+    )
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
@@ -268,6 +286,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v4,
     _v5,
     _v6,
+    _v7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

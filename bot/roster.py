@@ -8,6 +8,7 @@ sender's own; nothing here decides who may see what (the assistant does).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -70,11 +71,18 @@ def cadre_by_phone(db: sqlite_utils.Database, phone: str) -> Cadre | None:
     return _one(db, f"{_CADRE_SELECT} WHERE k.phone = ?", [phone])
 
 
-def link(db: sqlite_utils.Database, phone: str, user_id: int) -> LinkOutcome:
+def link(
+    db: sqlite_utils.Database,
+    phone: str,
+    user_id: int,
+    moved: Callable[[sqlite_utils.Database, int, int], None] | None = None,
+) -> LinkOutcome:
     """Link the account to the cadre with this (verified) phone number.
 
     A person may change phones or accounts: the verified number wins, so an older link
-    of either side is replaced.
+    of either side is replaced. `moved(db, cadre_id, previous_user)` runs in the same
+    transaction when the record leaves another account (a recycled number, a SIM swap):
+    the place to record it and to tell the people concerned.
     """
     with db.conn:
         row = db.execute("SELECT id, telegram_user_id FROM cadres WHERE phone = ?", [phone])
@@ -87,7 +95,34 @@ def link(db: sqlite_utils.Database, phone: str, user_id: int) -> LinkOutcome:
             [user_id, cadre_id],
         )
         db.execute("UPDATE cadres SET telegram_user_id = ? WHERE id = ?", [user_id, cadre_id])
+        if moved and previous not in (None, user_id):
+            moved(db, cadre_id, previous)
     return "linked" if previous in (None, user_id) else "relinked"
+
+
+def undo_relink(db: sqlite_utils.Database, relink_id: int, by: int, now: str) -> Cadre | None:
+    """Give a moved record back to its earlier account, if nothing changed since."""
+    with db.conn:
+        row = db.execute(
+            "SELECT cadre_id, from_user, to_user FROM relinks WHERE id = ? AND undone_at IS NULL",
+            [relink_id],
+        ).fetchone()
+        if row is None:
+            return None
+        cadre_id, from_user, to_user = row
+        current = db.execute(
+            "SELECT telegram_user_id FROM cadres WHERE id = ?", [cadre_id]
+        ).fetchone()
+        taken = db.execute(
+            "SELECT 1 FROM cadres WHERE telegram_user_id = ?", [from_user]
+        ).fetchone()
+        if current is None or current[0] != to_user or taken:
+            return None
+        db.execute("UPDATE cadres SET telegram_user_id = ? WHERE id = ?", [from_user, cadre_id])
+        db.execute(
+            "UPDATE relinks SET undone_by = ?, undone_at = ? WHERE id = ?", [by, now, relink_id]
+        )
+    return _one(db, f"{_CADRE_SELECT} WHERE k.id = ?", [cadre_id])
 
 
 def unlink(db: sqlite_utils.Database, user_id: int) -> bool:

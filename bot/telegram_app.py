@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -36,7 +37,7 @@ from bot.outbox_worker import OutboxWorker
 from bot.replies import Reply, User
 from bot.telegram_bot import SafeBot
 from bot.telegram_html import to_plain
-from bot.telegram_order import ChatOrderedProcessor
+from bot.telegram_order import ChatSender
 from bot.telegram_send import REPLY_ATTEMPTS, send_replies
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,10 @@ def build_application(config: Config, assistant: Assistant) -> Application:
         get_updates_request=HTTPXRequest(),
         rate_limiter=AIORateLimiter(max_retries=3) if config.telegram.rate_limiter else None,
     )
-    app = (
-        ApplicationBuilder()
-        .bot(bot)
-        .concurrent_updates(ChatOrderedProcessor())
-        .post_init(_on_start)
-        .post_stop(_on_stop)
-        .build()
-    )
+    app = ApplicationBuilder().bot(bot).post_init(_on_start).post_stop(_on_stop).build()
     app.bot_data["assistant"] = assistant
     app.bot_data["flood"] = FloodGuard()
+    app.bot_data["sender"] = ChatSender(lambda chat_id: app.bot.send_message(chat_id, SORRY))
 
     # Before any handler: a sender who floods is slowed down here, at no cost to others.
     app.add_handler(TypeHandler(Update, on_any_update), group=-1)
@@ -133,6 +128,7 @@ async def _on_start(app: Application) -> None:
 
 
 async def _on_stop(app: Application) -> None:
+    await app.bot_data["sender"].drain()
     for name in ("worker", "outbox"):
         task = app.bot_data.pop(name, None)
         if task is not None:
@@ -160,7 +156,9 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     replied = message.reply_to_message
     reply_to = (replied.chat.id, replied.message_id) if replied else None
-    await _send(update, await _assistant(context).message(message.text, _user(update), reply_to))
+    await _send(
+        context, update, await _assistant(context).message(message.text, _user(update), reply_to)
+    )
 
 
 async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -168,7 +166,7 @@ async def on_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     replies = await _assistant(context).contact(
         contact.phone_number, contact.user_id, _user(update)
     )
-    await _send(update, replies)
+    await _send(context, update, replies)
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -181,12 +179,12 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     replies = await _assistant(context).document(
         document.file_name or "tep", document.file_size, message.caption, fetch, _user(update)
     )
-    await _send(update, replies)
+    await _send(context, update, replies)
 
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice, locations, polls…: the assistant reads text only."""
-    await _send(update, [Reply(TEXT_ONLY)])
+    await _send(context, update, [Reply(TEXT_ONLY)])
 
 
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -203,11 +201,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     where = (message.chat.id, message.message_id) if message else None
     replies = await _assistant(context).button(query.data or "", _user(update), where)
     toasts = [to_plain(r.text) for r in replies if r.toast]
-    try:
-        await query.answer(toasts[0] if toasts else None)
-    except TelegramError as exc:  # it only stops the button's spinner: the reply still goes
-        log.warning("Could not answer a button press: %s", exc)
-    await _send(update, [r for r in replies if not r.toast])
+
+    async def acknowledge() -> None:
+        try:
+            await query.answer(toasts[0] if toasts else None)
+        except TelegramError as exc:  # it only stops the button's spinner: the reply goes
+            log.warning("Could not answer a button press: %s", exc)
+
+    await _send(context, update, [r for r in replies if not r.toast], before=acknowledge)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -239,8 +240,25 @@ def _user(update: Update) -> User:
     return User(user.id, user.first_name or "") if user else User(0)
 
 
-async def _send(update: Update, replies: list[Reply]) -> None:
+async def _send(
+    context: ContextTypes.DEFAULT_TYPE,
+    update: Update,
+    replies: list[Reply],
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Hand the replies to the chat's send chain (bot.telegram_order): the next update is
+    handled meanwhile. `before`: a call to make first, in the same turn."""
     # A button under an inline message has no chat: the private chat is the user's id.
     chat = update.effective_chat or update.effective_user
-    if chat is not None and replies:
-        await send_replies(update.get_bot(), chat.id, replies, attempts=REPLY_ATTEMPTS)
+    if chat is None:
+        return
+    bot = update.get_bot()
+
+    async def job() -> None:
+        if before is not None:
+            await before()
+        if replies:
+            await send_replies(bot, chat.id, replies, attempts=REPLY_ATTEMPTS)
+
+    sender: ChatSender = context.application.bot_data["sender"]
+    await sender.send(chat.id, job)

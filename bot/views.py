@@ -89,6 +89,22 @@ def linked(cadre: Cadre, moved: bool = False) -> str:
     return f"{text}\n\n{DEMO_NOTE}" if cadre.demo else text
 
 
+def relinked(cadre: Cadre | None) -> str:
+    """For coordinators: a record moved to another Telegram account (never the phone)."""
+    who = (
+        f"<b>{escape(cadre.full_name)}</b>"
+        f"{', ' + escape(cadre.position) if cadre.position else ''}, {escape(cadre.commune_name)}"
+        if cadre
+        else "một cán bộ"
+    )
+    return (
+        f"🔁 Hồ sơ cán bộ {who} vừa được liên kết sang một tài khoản Telegram khác, bằng số "
+        "điện thoại của hồ sơ (Telegram đã xác minh). Tài khoản cũ đã được báo. Nếu đó không "
+        "phải người này đổi máy hay tài khoản (ví dụ số điện thoại đã bị cấp lại cho người "
+        "khác), bấm nút dưới đây để trả hồ sơ về tài khoản cũ."
+    )
+
+
 def standard(cadre: Cadre, today: dt.date, gap: Course | None) -> str:
     """The cadre's own standard: met or not, what is missing, the deadline, a course for it."""
     lines = [f"<b>Chuẩn của bạn: {escape(cadre.full_name)}</b>"]

@@ -157,7 +157,26 @@ async def test_a_new_account_with_the_same_verified_number_takes_over(fake_api: 
     async with running_bot(config, MINI):
         await _link(fake_api, CADRE, CADRE_PHONE)
         moved = await _link(fake_api, OTHER, CADRE_PHONE)  # the cadre's new phone or account
+        # The account that lost the record and the coordinators are told.
+        warned = to_plain((await fake_api.wait_for_reply(CADRE, timeout=10)).text)
+        notice = await fake_api.wait_for_reply(COORDINATOR, timeout=10)
         fake_api.push_message(CADRE, "/daotao")
         old_account = to_plain((await fake_api.wait_for_reply(CADRE)).text)
+        # A cadre cannot undo it; a coordinator can, once.
+        undo = notice.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        fake_api.push_callback(OTHER, undo, fake_api.sent_messages(OTHER)[-1])
+        refused = await fake_api.wait_for_reply(OTHER)
+        fake_api.push_callback(COORDINATOR, undo, notice)
+        undone = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
+        fake_api.push_callback(COORDINATOR, undo, notice)
+        again = to_plain((await fake_api.wait_for_reply(COORDINATOR)).text)
+        fake_api.push_message(CADRE, "/daotao")
+        restored = to_plain((await fake_api.wait_for_reply(CADRE)).text)
     assert "liên kết cũ đã được hủy" in moved
+    assert "vừa được liên kết sang một tài khoản khác" in warned
+    assert "vừa được liên kết sang một tài khoản Telegram khác" in to_plain(notice.text)
+    assert CADRE_PHONE not in notice.text and CADRE_PHONE[1:] not in notice.text
     assert "chưa liên kết" in old_account
+    assert "không còn hiệu lực" in refused.text
+    assert undone.startswith("Đã trả hồ sơ") and again.startswith("Không trả về được")
+    assert "chưa liên kết" not in restored
