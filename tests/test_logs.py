@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from bot.logs import MaskingFormatter
 from tests.conftest import FIXTURES, bot_process
@@ -43,3 +44,28 @@ def test_a_running_bot_logs_faults_without_the_token(fake_api: FakeBotApi, tmp_p
     assert "Traceback" not in bot.output
     assert fake_api.token not in bot.output
     assert "912345678" not in bot.output
+
+
+def test_a_repeating_message_is_held_back_and_counted():
+    from bot.logs import RepeatFilter
+
+    log = logging.getLogger("tests.repeat")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep()
+    repeat = RepeatFilter(burst=3, window=0.2)
+    handler.addFilter(repeat)
+    log.addHandler(handler)
+    try:
+        for number in range(1001):
+            if number == 1000:
+                time.sleep(0.25)  # a quiet spell, then the same line once more
+            log.warning("Network problem while fetching updates: %s", "boom")
+    finally:
+        log.removeHandler(handler)
+    assert len(records) == 4
+    assert "(and 997 more like it held back)" in records[-1].getMessage()
