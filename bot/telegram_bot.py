@@ -2,10 +2,11 @@
 
 PTB parses a `getUpdates` batch as a whole; an update it cannot parse (a shape an older
 self-hosted Bot API server sends, say) makes the whole batch fail, and the updater asks
-for the same offset again at once, forever, logging the batch each time. Here each raw
-update is parsed on its own before PTB sees the batch: one that fails is logged once (its
-id and why, never its content, which may hold personal data), counted and confirmed so
-the offset moves past it; the others are processed as usual.
+for the same offset again at once, forever, logging the batch each time. Here a batch
+that fails is fetched again and each raw update parsed on its own: one that fails is
+logged once (its id and why, never its content, which may hold personal data), counted
+and confirmed so the offset moves past it; the others are processed as usual. A batch
+that parses costs nothing more.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 log = logging.getLogger(__name__)
@@ -21,10 +23,30 @@ log = logging.getLogger(__name__)
 
 class SafeBot(ExtBot):
     skipped = 0  # updates dropped because they could not be parsed, since start
+    _repairing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # PTB logs a batch it cannot parse whole, content included; we log ids instead.
+        logging.getLogger("telegram.ext.ExtBot").addFilter(_no_raw_batches)
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """PTB's own parse first (a batch is parsed once); only a batch that fails is
+        fetched again (nothing was confirmed) and kept to what parses."""
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise  # the network retry loop's business
+        except Exception:
+            self._repairing = True
+            try:
+                return await super().get_updates(*args, **kwargs)
+            finally:
+                self._repairing = False
 
     async def _post(self, endpoint: str, data: dict[str, Any] | None = None, *args, **kwargs):
         result = await super()._post(endpoint, data, *args, **kwargs)
-        if endpoint != "getUpdates" or not isinstance(result, list):
+        if not self._repairing or endpoint != "getUpdates" or not isinstance(result, list):
             return result
         good, bad = self._parseable(result)
         while bad and (not good or max(bad) > good[-1]["update_id"]):
@@ -53,3 +75,7 @@ class SafeBot(ExtBot):
             else:
                 good.append(item)
         return good, bad
+
+
+def _no_raw_batches(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Error while parsing updates")
