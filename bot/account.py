@@ -10,13 +10,13 @@ import sqlite_utils
 
 from bot import communes, courses, outbox, roster, views
 from bot.actions import BY_ID
-from bot.clock import utc_now, vietnam_today
+from bot.clock import now_iso, vietnam_today
 from bot.config import Config
 from bot.courses import Course
 from bot.db import Database
 from bot.normalize import Lexicon
 from bot.phone import normalize_phone
-from bot.replies import Button, Reply, User, rows
+from bot.replies import Button, Reply, User, button_number, rows
 from bot.telegram_html import escape
 
 SHARE_CONTACT = "📱 Chia sẻ số điện thoại"
@@ -86,7 +86,7 @@ async def contact(
 
     def moved(store: sqlite_utils.Database, cadre_id: int, previous: int) -> None:
         """The record left another account: it and the coordinators are told (outbox)."""
-        now = utc_now().isoformat(timespec="seconds")
+        now = now_iso()
         relink = store.execute(  # plain SQL: sqlite-utils' insert would commit half-way
             "INSERT INTO relinks (cadre_id, from_user, to_user, at) VALUES (?, ?, ?, ?)",
             [cadre_id, previous, user.id, now],
@@ -106,12 +106,10 @@ async def contact(
 
 async def undo_relink(db: Database, value: str, user: User, config: Config) -> list[Reply]:
     """A coordinator gives a moved record back to the account it was linked to before."""
-    if not config.is_coordinator(user.id) or not (
-        value.isascii() and value.isdigit() and len(value) <= 12
-    ):
+    relink = button_number(value)
+    if not config.is_coordinator(user.id) or relink is None:
         return []
-    now = utc_now().isoformat(timespec="seconds")
-    cadre = await db.run(roster.undo_relink, int(value), user.id, now)
+    cadre = await db.run(roster.undo_relink, relink, user.id, now_iso())
     if cadre is None:
         return [Reply(RELINK_KEPT)]
     return [Reply(f"Đã trả hồ sơ {escape(cadre.full_name)} về tài khoản Telegram trước đó.")]

@@ -10,7 +10,6 @@ about Telegram.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import sqlite3
 import time
@@ -22,6 +21,7 @@ from bot import account, communes, enrolment, feedback
 from bot.account import COORDINATORS_ONLY
 from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
+from bot.clock import now_iso
 from bot.config import Config
 from bot.db import Database
 from bot.entry_draft import EntryDesk
@@ -38,7 +38,7 @@ from bot.knowledge import (
 from bot.learning import LearningDesk
 from bot.matcher import Match, Matcher
 from bot.normalize import fold
-from bot.replies import Button, Reply, User, rows, short_label
+from bot.replies import Button, Reply, User, button_number, rows, short_label
 from bot.review import ReviewDesk
 from bot.routing import Route, Router
 from bot.telegram_html import escape
@@ -441,9 +441,8 @@ class Assistant:
         return await self.imports.answer(token, choice, user)
 
     async def _commune_button(self, value: str, _user: User, _m: object) -> list[Reply]:
-        if not (value.isascii() and value.isdigit() and len(value) <= _CODE_DIGITS):
-            return []
-        return await account.commune_by_code(self.db, int(value))
+        code = button_number(value, _CODE_DIGITS)
+        return await account.commune_by_code(self.db, code) if code is not None else []
 
     async def _vote_button(self, value: str, user: User, _m: object) -> list[Reply]:
         entry_id, _, vote = value.rpartition(":")
@@ -452,7 +451,7 @@ class Assistant:
         asked_entry, question = self._last_answered.get(user.id, ("", ""))
         question = question if asked_entry == entry_id else ""
         await self.db.run(
-            feedback.record_vote, user.id, entry_id, int(vote), _now(), question or None
+            feedback.record_vote, user.id, entry_id, int(vote), now_iso(), question or None
         )
         if vote == "1":
             return [Reply(THANKS_UP, toast=True)]
@@ -471,7 +470,7 @@ class Assistant:
             return
         try:
             await self.db.run(
-                feedback.record_unanswered, normalized, text.strip(), route.kind, _now()
+                feedback.record_unanswered, normalized, text.strip(), route.kind, now_iso()
             )
         except sqlite3.Error:
             log.warning("Could not store an unanswered question", exc_info=True)
@@ -536,10 +535,6 @@ class Assistant:
 
 async def _say(*replies: Reply) -> list[Reply]:
     return list(replies)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _command_key(name: str) -> str:

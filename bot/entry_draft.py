@@ -23,7 +23,7 @@ from bot.db import Database
 from bot.knowledge import ID_LIMIT, MIN_ALTERNATES, Entry, Knowledge, Source, render_answer
 from bot.knowledge_edit import EditError
 from bot.normalize import fold
-from bot.replies import Button, Reply, User, rows
+from bot.replies import Button, Reply, User, button_number, excerpt, rows
 from bot.telegram_html import escape
 
 START = (
@@ -141,9 +141,9 @@ class EntryDesk:
         return []
 
     async def _start(self, number: str, user: User) -> list[Reply]:
-        if not (number.isascii() and number.isdigit() and len(number) <= 12):
+        if (ticket_id := button_number(number)) is None:
             return []
-        ticket = await self.db.run(tickets.get, int(number))
+        ticket = await self.db.run(tickets.get, ticket_id)
         if ticket is None or ticket.resolution != "reply" or not ticket.answer:
             return []
         self._drafts[user.id] = Draft(ticket.id, ticket.question, escape(ticket.answer))
@@ -154,7 +154,7 @@ class EntryDesk:
         """Ask for the first missing part, or show the preview when nothing is missing."""
         if draft.question is None:
             self._drafts[user.id] = replace(draft, waiting_for="question")
-            return [Reply(ASK["question"].format(asked=escape(_cut(draft.asked))))]
+            return [Reply(ASK["question"].format(asked=escape(excerpt(draft.asked, 300))))]
         if missing := self._missing(draft):
             self._drafts[user.id] = replace(draft, waiting_for="alternates")
             return [Reply(ASK["alternates"].format(count=missing))]
@@ -265,8 +265,3 @@ class EntryDesk:
         while candidate in taken:
             candidate, number = f"{base}-{number}", number + 1
         return candidate
-
-
-def _cut(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -7,13 +7,12 @@ not who asked it.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
-from bot.clock import VIETNAM
+from bot.clock import local_date
 from bot.spreadsheet import write_rows
 
 EXAMPLE_LIMIT = 500
@@ -136,8 +135,8 @@ def export_unanswered(db: sqlite_utils.Database, path: Path) -> int:
                     example,
                     DECISIONS.get(decision, decision),
                     count,
-                    _local_date(first),
-                    _local_date(last),
+                    local_date(first),
+                    local_date(last),
                     STATES.get(state, state),
                     entry_id,
                 ),
@@ -148,10 +147,6 @@ def export_unanswered(db: sqlite_utils.Database, path: Path) -> int:
     ]
     write_rows(path, EXPORT_HEADERS, table)
     return len(table)
-
-
-def _local_date(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(VIETNAM).strftime("%d/%m/%Y")
 
 
 def record_vote(

@@ -14,15 +14,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 
-import sqlite_utils
-
-from bot import outbox, tickets
-from bot.clock import VIETNAM, utc_now
+from bot import outbox, roster, tickets
+from bot.clock import VIETNAM, local_time, now_iso, utc_now
 from bot.config import Config
 from bot.db import Database
 from bot.knowledge import Knowledge, render_answer
 from bot.learning import ticket_buttons
-from bot.replies import Button, Reply, User, rows, short_label
+from bot.replies import Button, Reply, User, button_number, excerpt, rows, short_label
 from bot.telegram_html import escape
 from bot.tickets import Ticket
 
@@ -122,7 +120,7 @@ class HelpDesk:
         if not self.config.coordinators or not question.strip():
             return None
         ticket_id = await self.db.run(
-            tickets.create_draft, user.id, user.id, question, candidates, _now(), judged_entry
+            tickets.create_draft, user.id, user.id, question, candidates, now_iso(), judged_entry
         )
         return Button(ASK_BUTTON, f"hd:ask:{ticket_id}")
 
@@ -163,9 +161,9 @@ class HelpDesk:
     async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
         verb, _, rest = value.partition(":")
         number, _, extra = rest.partition(":")
-        if not (number.isascii() and number.isdigit() and len(number) <= 12):
+        if (ticket_id := button_number(number)) is None:
             return []
-        ticket = await self.db.run(tickets.get, int(number))
+        ticket = await self.db.run(tickets.get, ticket_id)
         if ticket is None:
             return []
         cadre = {
@@ -201,7 +199,7 @@ class HelpDesk:
         if count >= self.config.helpdesk.open_per_asker:
             return [Reply(TOO_MANY.format(count=count))]
         sent = await self.db.run(
-            tickets.send, ticket.id, user.id, self.config.coordinators, self._card, _now()
+            tickets.send, ticket.id, user.id, self.config.coordinators, self._card, now_iso()
         )
         self._noting.discard(user.id)
         if sent is None:
@@ -215,7 +213,7 @@ class HelpDesk:
         return [Reply(NOTE_PROMPT)]
 
     async def _drop(self, ticket: Ticket, user: User, _extra: str) -> list[Reply]:
-        await self.db.run(tickets.withdraw, ticket.id, user.id, _now())
+        await self.db.run(tickets.withdraw, ticket.id, user.id, now_iso())
         self._noting.discard(user.id)
         return [Reply(WITHDRAWN, toast=True)]
 
@@ -228,7 +226,7 @@ class HelpDesk:
 
     async def _claim(self, ticket: Ticket, user: User, _extra: str) -> list[Reply]:
         name = user.first_name or "một điều phối viên"
-        if not await self.db.run(tickets.claim, ticket.id, user.id, name, _now()):
+        if not await self.db.run(tickets.claim, ticket.id, user.id, name, now_iso()):
             return [self._taken(await self.db.run(tickets.get, ticket.id))]
         self._answering.add(user.id)
         release = Button("↩️ Để người khác trả lời", f"hd:release:{ticket.id}")
@@ -259,23 +257,23 @@ class HelpDesk:
         def to_asker(done: Ticket) -> Reply:
             header = (
                 f"📚 <b>Điều phối viên trả lời câu hỏi số {done.id} của bạn</b> "
-                f"(«{_quote(done.question)}») bằng một mục có sẵn:\n\n"
+                f"(«{_q(done.question)}») bằng một mục có sẵn:\n\n"
             )
             details = Button("📄 Chi tiết, căn cứ đầy đủ", f"src:{entry.id}")
             return Reply(header + render_answer(entry), ((details,), self._rating(done)))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "faq", to_asker, _now(), None, entry.id
+            tickets.finish, ticket.id, user.id, "faq", to_asker, now_iso(), None, entry.id
         )
         said = self._finished(done, ticket, user, CLOSED_FAQ, question=escape(entry.question))
         return self._with_learning(said, done, (entry.id,))
 
     async def _out_of_scope(self, ticket: Ticket, user: User, _extra: str) -> list[Reply]:
         def to_asker(done: Ticket) -> Reply:
-            return Reply(OUT_OF_SCOPE.format(id=done.id, question=_quote(done.question)))
+            return Reply(OUT_OF_SCOPE.format(id=done.id, question=_q(done.question)))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "out_of_scope", to_asker, _now()
+            tickets.finish, ticket.id, user.id, "out_of_scope", to_asker, now_iso()
         )
         return self._finished(done, ticket, user, CLOSED_OUT)
 
@@ -291,15 +289,15 @@ class HelpDesk:
         signature = self.config.helpdesk.signature
 
         def to_asker(done: Ticket) -> Reply:
-            when = _local(_now())
+            when = local_time(now_iso())
             body = (
-                f"💬 <b>Trả lời câu hỏi số {done.id} của bạn</b>\n«{_quote(done.question)}»\n\n"
+                f"💬 <b>Trả lời câu hỏi số {done.id} của bạn</b>\n«{_q(done.question)}»\n\n"
                 f"{escape(done.answer or '')}\n\n— {escape(signature)}, {when}"
             )
             return Reply(body, (self._rating(done),))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "reply", to_asker, _now(), text.strip()
+            tickets.finish, ticket.id, user.id, "reply", to_asker, now_iso(), text.strip()
         )
         said = self._finished(done, ticket, user, ANSWER_SENT)
         return self._with_learning(said, done, ticket.candidates[:3], new_entry=True)
@@ -346,8 +344,8 @@ class HelpDesk:
             name = escape(ticket.claimed_name or "")
             who = f" – {name} đang trả lời" if ticket.claimed_by else ""
             lines.append(
-                f"• Số {ticket.id}, {_local(ticket.opened_at or ticket.created_at)}: "
-                f"«{_quote(ticket.question, 120)}»{who}"
+                f"• Số {ticket.id}, {local_time(ticket.opened_at or ticket.created_at)}: "
+                f"«{_q(ticket.question, 120)}»{who}"
             )
         buttons = [Button(f"Số {t.id}", f"hd:show:{t.id}") for t in waiting]
         return [Reply("\n".join(lines), rows(buttons, per_row=4))]
@@ -363,8 +361,8 @@ class HelpDesk:
             if ticket.resolution == "out_of_scope":
                 state = "ngoài phạm vi"
             lines.append(
-                f"• Số {ticket.id}, {_local(ticket.opened_at or ticket.created_at)}: "
-                f"«{_quote(ticket.question, 120)}» – {state}"
+                f"• Số {ticket.id}, {local_time(ticket.opened_at or ticket.created_at)}: "
+                f"«{_q(ticket.question, 120)}» – {state}"
             )
         return [Reply("\n".join(lines))]
 
@@ -389,8 +387,8 @@ class HelpDesk:
 
     async def _confirmation(self, ticket: Ticket) -> Reply:
         note = f"\nGhi thêm: «{escape(ticket.note)}»" if ticket.note else ""
-        text = CONFIRM.format(question=_quote(ticket.question, 1000), note=note)
-        if not await self.db.run(_is_linked, ticket.asker_id):
+        text = CONFIRM.format(question=_q(ticket.question, 1000), note=note)
+        if await self.db.run(roster.cadre_by_user, ticket.asker_id) is None:
             text += UNLINKED_HINT
         buttons = (
             (Button("✅ Gửi", f"hd:send:{ticket.id}"),),
@@ -405,9 +403,9 @@ class HelpDesk:
         who = escape(ticket.asker_label) if ticket.asker_label else "người hỏi chưa liên kết"
         lines = [
             f"🙋 <b>Câu hỏi số {ticket.id}</b> – {who}",
-            f"Gửi lúc {_local(ticket.opened_at or ticket.created_at)}",
+            f"Gửi lúc {local_time(ticket.opened_at or ticket.created_at)}",
             "",
-            f"«{_quote(ticket.question, 1500)}»",
+            f"«{_q(ticket.question, 1500)}»",
         ]
         if ticket.note:
             lines.append(f"Ghi thêm: «{escape(ticket.note)}»")
@@ -441,24 +439,6 @@ class HelpDesk:
         return Reply(TAKEN.format(id=ticket.id, name=name))
 
 
-def _is_linked(db: sqlite_utils.Database, asker_id: int) -> bool:
-    found = db.execute("SELECT 1 FROM cadres WHERE telegram_user_id = ?", [asker_id])
-    return found.fetchone() is not None
-
-
-def _quote(text: str, limit: int = _QUOTE) -> str:
-    text = " ".join(text.split())
-    return escape(text if len(text) <= limit else text[: limit - 1].rstrip() + "…")
-
-
-def _now() -> str:
-    return utc_now().isoformat(timespec="seconds")
-
-
-def _local(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
-
-
 def _working_days_before(now: dt.datetime, days: int) -> dt.datetime:
     """`days` working days (Monday to Friday; public holidays not counted) before `now`."""
     moment = now
@@ -467,3 +447,7 @@ def _working_days_before(now: dt.datetime, days: int) -> dt.datetime:
         if moment.astimezone(VIETNAM).weekday() < 5:
             days -= 1
     return moment
+
+
+def _q(text: str, limit: int = _QUOTE) -> str:
+    return escape(excerpt(text, limit))

@@ -24,12 +24,12 @@ import sqlite_utils
 import yaml
 
 from bot import knowledge_edit, tickets
-from bot.clock import utc_now
+from bot.clock import now_iso
 from bot.config import Config
 from bot.db import Database
 from bot.knowledge import Knowledge
 from bot.knowledge_edit import EditError
-from bot.replies import Button, Reply, User, short_label
+from bot.replies import Button, Reply, User, button_number, short_label
 from bot.telegram_html import escape
 
 _REMEMBERED = 10_000  # people whose last suggestion list is kept in memory
@@ -127,7 +127,7 @@ class LearningDesk:
         question, ids = self._offered.pop(user.id, ("", frozenset()))
         normalized = self.normalize(question)
         if entry_id in ids and normalized:
-            await self.db.run(record, normalized, question.strip(), entry_id, _now())
+            await self.db.run(record, normalized, question.strip(), entry_id, now_iso())
 
     # --- review ------------------------------------------------------------------------
 
@@ -158,11 +158,11 @@ class LearningDesk:
         if not self.config.is_coordinator(user.id):
             return []
         verb, _, rest = value.partition(":")
-        number, _, entry_id = rest.partition(":")
-        if not (number.isascii() and number.isdigit() and len(number) <= 12):
+        text, _, entry_id = rest.partition(":")
+        if (number := button_number(text)) is None:
             return []
         if verb in ("ok", "no"):
-            pair = await self.db.run(get, int(number))
+            pair = await self.db.run(get, number)
             if pair is None:
                 return []
             if verb == "no":
@@ -173,13 +173,13 @@ class LearningDesk:
                 await self.db.run(decide, pair.id, "accepted")
             return replies
         if verb == "te":  # a ticket's question, as a phrasing of the entry its answer chose
-            ticket = await self.db.run(tickets.get, int(number))
+            ticket = await self.db.run(tickets.get, number)
             if ticket is None or ticket.state not in ("answered", "closed"):
                 return []
             replies = await self._add(entry_id, ticket.question)
             if replies[0].text.startswith("✅"):
                 normalized = self.normalize(ticket.question)
-                await self.db.run(record, normalized, ticket.question, entry_id, _now())
+                await self.db.run(record, normalized, ticket.question, entry_id, now_iso())
                 pair = await self.db.run(_pair_of, normalized, entry_id)
                 await self.db.run(decide, pair, "accepted")
             return replies
@@ -308,7 +308,3 @@ def _pair_of(db: sqlite_utils.Database, normalized: str, entry_id: str) -> int:
     return db.execute(
         "SELECT id FROM learned WHERE normalized = ? AND entry_id = ?", [normalized, entry_id]
     ).fetchone()[0]
-
-
-def _now() -> str:
-    return utc_now().isoformat(timespec="seconds")

@@ -49,3 +49,15 @@ def short_label(text: str, limit: int = 60) -> str:
 
 def rows(buttons: list[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def button_number(text: str, digits: int = 12) -> int | None:
+    """A number in button data, read strictly (ASCII digits, bounded): None otherwise, so
+    a forged or oversized value never reaches a lookup."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
+
+
+def excerpt(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with "…" (plain text, not escaped)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -16,12 +16,12 @@ from collections.abc import Callable
 import sqlite_utils
 
 from bot import feedback, outbox
-from bot.clock import VIETNAM, utc_now
+from bot.clock import VIETNAM, local_date, now_iso, utc_now
 from bot.config import Config
 from bot.db import Database
 from bot.feedback import Unanswered, Vote
 from bot.knowledge import Knowledge
-from bot.replies import Button, Reply, User
+from bot.replies import Button, Reply, User, button_number, excerpt
 from bot.telegram_html import escape
 
 _SHOWN = 12  # questions on one page
@@ -59,7 +59,7 @@ class ReviewDesk:
         items = await self.db.run(feedback.open_unanswered, _SHOWN * 3)
         covered = 0
         waiting: list[Unanswered] = []
-        now = _now()
+        now = now_iso()
         for item in items:
             entry_id = self.answers(item.example)
             if entry_id and await self.db.run(
@@ -82,8 +82,8 @@ class ReviewDesk:
             for item in group:
                 number = len(buttons) + 1
                 lines.append(
-                    f"{number}. «{_quote(item.example)}» – {item.count} lần, gần nhất "
-                    f"{_date(item.last_seen)}"
+                    f"{number}. «{_q(item.example)}» – {item.count} lần, gần nhất "
+                    f"{local_date(item.last_seen)}"
                 )
                 buttons.append(Button(f"✖️ {number}", f"uq:no:{item.id}"))
             if group:
@@ -104,14 +104,14 @@ class ReviewDesk:
     async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
         if not self.config.is_coordinator(user.id):
             return []
-        verb, _, number = value.partition(":")
-        if not (number.isascii() and number.isdigit() and len(number) <= 12):
+        verb, _, rest = value.partition(":")
+        if (number := button_number(rest)) is None:
             return []
         if verb == "no" and await self.db.run(
-            feedback.close_unanswered, int(number), "dismissed", _now()
+            feedback.close_unanswered, number, "dismissed", now_iso()
         ):
             return [Reply(DISMISSED, toast=True)]
-        if verb == "fb" and await self.db.run(feedback.mark_reviewed, int(number)):
+        if verb == "fb" and await self.db.run(feedback.mark_reviewed, number):
             return [Reply(REVIEWED, toast=True)]
         return []
 
@@ -128,8 +128,8 @@ class ReviewDesk:
     @staticmethod
     def _vote_line(vote: Vote, entries: dict) -> str:
         answered = entries[vote.entry_id].question if vote.entry_id in entries else vote.entry_id
-        asked = f"«{_quote(vote.question)}» → " if vote.question else ""
-        return f"{asked}trả lời bằng mục «{_quote(answered)}» ({_date(vote.at)})"
+        asked = f"«{_q(vote.question)}» → " if vote.question else ""
+        return f"{asked}trả lời bằng mục «{_q(answered)}» ({local_date(vote.at)})"
 
 
 def _send_digest(db: sqlite_utils.Database, local: dt.datetime, coordinators: list[int]) -> None:
@@ -148,14 +148,5 @@ def _send_digest(db: sqlite_utils.Database, local: dt.datetime, coordinators: li
             outbox.enqueue(db, chat_id, reply, now)
 
 
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return escape(text if len(text) <= _QUOTE else text[: _QUOTE - 1].rstrip() + "…")
-
-
-def _date(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(VIETNAM).strftime("%d/%m/%Y")
-
-
-def _now() -> str:
-    return utc_now().isoformat(timespec="seconds")
+def _q(text: str) -> str:
+    return escape(excerpt(text, _QUOTE))
