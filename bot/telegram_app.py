@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatType
@@ -39,6 +38,7 @@ from bot.telegram_bot import SafeBot
 from bot.telegram_html import to_plain
 from bot.telegram_order import ChatSender
 from bot.telegram_send import REPLY_ATTEMPTS, send_replies
+from bot.telegram_webhook import run_webhook
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +85,7 @@ def run(config: Config, assistant: Assistant) -> None:
     if webhook is None:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     else:
-        app.run_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            # The reverse proxy forwards the public URL's path unchanged.
-            url_path=urlsplit(webhook.url).path.lstrip("/"),
-            webhook_url=webhook.url,
-            secret_token=webhook.secret_token,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        run_webhook(app, webhook)
 
 
 async def _on_start(app: Application) -> None:

@@ -6,7 +6,8 @@ for the same offset again at once, forever, logging the batch each time. Here a 
 that fails is fetched again and each raw update parsed on its own: one that fails is
 logged once (its id and why, never its content, which may hold personal data), counted
 and confirmed so the offset moves past it; the others are processed as usual. A batch
-that parses costs nothing more.
+that parses costs nothing more. The webhook (bot.telegram_webhook) uses the same
+`parse_update`.
 """
 
 from __future__ import annotations
@@ -61,20 +62,24 @@ class SafeBot(ExtBot):
     def _parseable(self, raw: list[Any]) -> tuple[list[dict[str, Any]], list[int]]:
         good, bad = [], []
         for item in raw:
-            try:
-                Update.de_json(item, self)
-            except Exception as exc:  # whatever PTB raises on a shape it does not know
-                update_id = item.get("update_id") if isinstance(item, dict) else None
-                if not isinstance(update_id, int):
-                    continue  # no id to move past: nothing PTB could use either
-                type(self).skipped += 1
-                log.warning(
-                    "Skipped update %s: it cannot be parsed (%s)", update_id, type(exc).__name__
-                )
-                bad.append(update_id)
-            else:
+            if parse_update(item, self) is not None:
                 good.append(item)
+            elif isinstance(item, dict) and isinstance(item.get("update_id"), int):
+                bad.append(item["update_id"])
+            # else: no id to move past, nothing PTB could use either
         return good, bad
+
+
+def parse_update(raw: Any, bot: ExtBot) -> Update | None:
+    """The update, or None (logged once by id, never by content, and counted) when PTB
+    cannot parse it. Shared by polling and the webhook."""
+    try:
+        return Update.de_json(raw, bot)
+    except Exception as exc:  # whatever PTB raises on a shape it does not know
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        SafeBot.skipped += 1
+        log.warning("Skipped update %s: it cannot be parsed (%s)", update_id, type(exc).__name__)
+        return None
 
 
 def _no_raw_batches(record: logging.LogRecord) -> bool:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,3 +125,50 @@ def bot_process(
             process.send_signal(signal.SIGINT)
         running.output, _ = process.communicate(timeout=30)
         running.returncode = process.returncode
+
+
+@dataclass
+class WebhookBot:
+    """`ntm-bot run` in webhook mode; `post` is Telegram calling it."""
+
+    running: BotProcess
+    port: int
+    secret: str
+
+    def post(self, body: dict[str, object] | bytes, secret: str | None = None) -> int:
+        """POST an update (or raw bytes) to the webhook; the HTTP status it answers."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/ntm-hook",
+            data=data,
+            headers={
+                "Content-Type": "application/json",
+                "X-Telegram-Bot-Api-Secret-Token": self.secret if secret is None else secret,
+            },
+        )
+        # The webhook server may still be starting when setWebhook has been called.
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        raise AssertionError("the webhook server never started")
+
+
+@contextlib.contextmanager
+def webhook_bot(api: FakeBotApi, tmp_path: Path, knowledge_dir: Path) -> Iterator[WebhookBot]:
+    """`ntm-bot run` with `telegram.webhook` set, listening on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    webhook = {
+        "url": "https://bot.example.invalid/ntm-hook",
+        "listen": "127.0.0.1",
+        "port": port,
+        "secret_token": "bi-mat-123",
+    }
+    with bot_process(api, tmp_path, knowledge_dir, webhook=webhook) as running:
+        yield WebhookBot(running, port, "bi-mat-123")

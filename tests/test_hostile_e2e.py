@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 from bot.telegram_html import check, to_plain
-from tests.conftest import FIXTURES, config_for, running_bot
+from tests.conftest import FIXTURES, config_for, running_bot, webhook_bot
 from tests.fake_botapi import FakeBotApi
 
 MINI = FIXTURES / "mini"
@@ -246,6 +246,31 @@ async def test_a_flood_is_slowed_without_slowing_anyone_else(fake_api: FakeBotAp
         flooder.count("Bạn gửi hơi nhanh, trợ lý xin phép đợi vài giây rồi trả lời tiếp nhé.") == 1
     )
     assert 12 <= len(flooder) <= 16  # the burst, a little refill, one warning; the rest dropped
+
+
+def test_the_webhook_answers_and_skips_an_update_that_cannot_be_parsed(
+    fake_api: FakeBotApi, tmp_path
+):
+    """Webhook mode: 200 for the unparseable poll (Telegram moves on), both questions
+    answered, one log line by id; a body that is not JSON is refused, nothing kept."""
+
+    def update(update_id: int, **fields: object) -> dict:
+        return {"update_id": update_id, **fields}
+
+    with webhook_bot(fake_api, tmp_path, MINI) as bot:
+        fake_api.wait_for_sync("setWebhook", timeout=20)
+        assert bot.post(update(1, message=_message(USER, text="tieu chi mau so 7"))) == 200
+        assert bot.post(update(2, poll={"id": "old-shape"})) == 200
+        assert bot.post(b"{not json") == 400
+        assert bot.post(update(3, message=_message(OTHER, text="van ban mau quy dinh gi"))) == 200
+        for user in (USER, OTHER):
+            fake_api.wait_for_sync(lambda _, u=user: bool(fake_api.sent_messages(u)), timeout=10)
+    assert "Tiêu chí mẫu" in to_plain(fake_api.sent_messages(USER)[0].text)
+    assert "Văn bản mẫu" in to_plain(fake_api.sent_messages(OTHER)[0].text)
+    log = bot.running.output
+    assert log.count("Skipped update 2: it cannot be parsed") == 1
+    assert "old-shape" not in log  # the update's content is not logged
+    assert len(log.splitlines()) < 20, log
 
 
 async def test_a_huge_document_is_refused_without_downloading(fake_api: FakeBotApi, config):

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import socket
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.telegram_html import MESSAGE_LIMIT, to_plain
-from tests.conftest import FIXTURES, bot_process, config_for, running_bot
+from tests.conftest import FIXTURES, bot_process, config_for, running_bot, webhook_bot
 from tests.fake_botapi import FakeBotApi
 
 MINI = FIXTURES / "mini"
@@ -171,15 +166,6 @@ def _knowledge_with_long_answer(tmp_path: Path) -> Path:
 
 def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
     """Webhook mode: Telegram's calls carry the secret token; others are refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    webhook = {
-        "url": "https://bot.example.invalid/ntm-hook",
-        "listen": "127.0.0.1",
-        "port": port,
-        "secret_token": "bi-mat-123",
-    }
     update = {
         "update_id": 1,
         "message": {
@@ -190,35 +176,18 @@ def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
             "text": "tc mau so 7",
         },
     }
-
-    def post(secret: str) -> int:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/ntm-hook",
-            data=json.dumps(update).encode(),
-            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
-        )
-        # The webhook server may still be starting when setWebhook has been called.
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    return response.status
-            except urllib.error.HTTPError as error:
-                return error.code
-            except urllib.error.URLError:
-                time.sleep(0.1)
-        raise AssertionError("the webhook server never started")
-
-    with bot_process(fake_api, tmp_path, MINI, webhook=webhook) as bot:
+    with webhook_bot(fake_api, tmp_path, MINI) as bot:
         registered = fake_api.wait_for_sync("setWebhook", timeout=20)
         assert registered.params["url"] == "https://bot.example.invalid/ntm-hook"
         assert registered.params["secret_token"] == "bi-mat-123"
-        assert post("sai-bi-mat") == 403
+        assert bot.post(update, secret="sai-bi-mat") == 403
+        assert bot.post(update, secret="") == 403
         mark = fake_api.mark()
-        assert post("bi-mat-123") == 200
+        assert bot.post(update) == 200
         fake_api.wait_for_sync("sendMessage", since=mark, timeout=10)
         reply = fake_api.sent_messages(USER, since=mark)[0]
         assert to_plain(reply.text).startswith("Tiêu chí mẫu số 7")
-    assert bot.returncode == 0, bot.output
+    assert bot.running.returncode == 0, bot.running.output
 
 
 async def test_slow_replies_and_slow_polling(fake_api: FakeBotApi, tmp_path):
