@@ -310,6 +310,26 @@ def parse_audience(text: str) -> Audience | None:
     return None
 
 
+def audience_problems(db, audience: Audience) -> list[str]:
+    """What in a command line's audience names nothing: each unknown code, in Vietnamese."""
+    problems = [
+        f"Không có xã nào mã {code}."
+        for code in audience.communes
+        if not db.execute("SELECT 1 FROM communes WHERE code = ?", [code]).fetchone()
+    ]
+    if (
+        audience.province is not None
+        and not db.execute("SELECT 1 FROM provinces WHERE code = ?", [audience.province]).fetchone()
+    ):
+        problems.append(f"Không có tỉnh, thành phố nào mã {audience.province}.")
+    if (
+        audience.course
+        and not db.execute("SELECT 1 FROM courses WHERE code = ?", [audience.course]).fetchone()
+    ):
+        problems.append(f"Không có khóa học mã {audience.course}.")
+    return problems
+
+
 def _commune_codes(db, text: str) -> tuple[list[int], list[str]]:
     codes, problems = [], []
     for item in (part.strip() for part in text.split(",")):

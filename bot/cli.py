@@ -16,7 +16,7 @@ import yaml
 from bot import logs
 from bot.assistant import Assistant
 from bot.config import Config, ConfigError, load_config
-from bot.db import Database, DatabaseError
+from bot.db import SCHEMA_VERSION, Database, DatabaseError
 from bot.importer import KINDS
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
 from bot.matcher import Matcher
@@ -29,7 +29,8 @@ CONFIG_OPTION = click.option(
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Tệp cấu hình YAML (mặc định: cấu hình có sẵn, dùng kho tri thức kèm theo).",
+    help="Tệp cấu hình YAML. Không có thì dùng biến môi trường NTM_BOT_CONFIG, rồi "
+    "~/.config/ntm-bot/config.yaml; không có tệp nào thì dùng cấu hình mặc định.",
 )
 
 
@@ -42,13 +43,33 @@ class UserError(click.ClickException):
 
 def _config(path: Path | None) -> Config:
     try:
-        return load_config(path)
+        return load_config(path, search=True)
     except ConfigError as exc:
         raise UserError(str(exc)) from None
 
 
+def _origin(config: Config) -> str:
+    if config.source is None:
+        return "không có tệp cấu hình nên dùng vị trí mặc định"
+    return f"cấu hình {config.source}, tìm {config.found_by}"
+
+
+def _say_database(config: Config, *, create: bool = False) -> None:
+    """Say on stderr which database this command uses; refuse a missing one unless
+    `create`: a mistyped or forgotten --config must not quietly start an empty one."""
+    path = config.database
+    if not create and not path.exists():
+        raise UserError(
+            f"Chưa có cơ sở dữ liệu {path} ({_origin(config)}). Nếu bot dùng một cơ sở dữ "
+            "liệu khác, chỉ đúng tệp cấu hình bằng --config hoặc biến môi trường "
+            "NTM_BOT_CONFIG; nếu đây là lần đầu, tạo nó bằng `ntm-bot init`."
+        )
+    click.echo(f"Cơ sở dữ liệu: {path} ({_origin(config)}).", err=True)
+
+
 @contextlib.contextmanager
-def _database(config: Config) -> Iterator[Database]:
+def _database(config: Config, *, create: bool = False) -> Iterator[Database]:
+    _say_database(config, create=create)
     try:
         database = Database(config.database)
     except DatabaseError as exc:
@@ -85,8 +106,19 @@ def run(config_path: Path | None) -> None:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     knowledge = _knowledge(config.knowledge_dir)
-    with _database(config) as database:
+    with _database(config, create=True) as database:
         telegram_app.run(config, Assistant(config, knowledge, database))
+
+
+@main.command(help="Tạo cơ sở dữ liệu của bot theo cấu hình (nếu chưa có) và in nơi đặt nó.")
+@CONFIG_OPTION
+def init(config_path: Path | None) -> None:
+    config = _config(config_path)
+    existed = config.database.exists()
+    with _database(config, create=True):
+        pass
+    state = "đã có sẵn" if existed else "vừa tạo"
+    click.echo(f"Cơ sở dữ liệu {config.database} {state}, lược đồ phiên bản {SCHEMA_VERSION}.")
 
 
 @main.command(help="Trò chuyện với trợ lý ngay trên máy (không cần token, không cần mạng).")
@@ -99,14 +131,16 @@ def chat(config_path: Path | None, as_coordinator: bool) -> None:
     from bot.console import chat as console_chat
 
     config = _config(config_path)
-    if config_path is None:
-        # No config: the demo database, with a demo cadre's account for the console user.
-        config = replace(config, database=Path(demo.DEMO_DATABASE))
+    demo_data = config.source is None
+    if demo_data:
+        # No config found: the demo database, with a demo cadre's account for the console.
+        config = replace(config, database=Path(demo.DEMO_DATABASE).resolve())
+        click.echo("Không có tệp cấu hình: dùng cơ sở dữ liệu demo.", err=True)
     if as_coordinator:
         config = replace(config, coordinators=config.coordinators | {CONSOLE_USER.id})
     knowledge = _knowledge(config.knowledge_dir)
-    with _database(config) as database:
-        if config_path is None:
+    with _database(config, create=demo_data) as database:
+        if demo_data:
             database.call(demo.prepare_console, CONSOLE_USER.id, vietnam_today())
         console_chat(Assistant(config, knowledge, database))
 
@@ -135,7 +169,12 @@ def ask(
         for line in lines:
             click.echo(json.dumps(route_json(line, router.route(line)), ensure_ascii=False))
         return
-    with _database(config) as database:
+    if config.database.exists():
+        opened = _database(config)
+    else:  # a one-off question needs no roster: answer from the FAQ, create no file
+        click.echo(f"Chưa có cơ sở dữ liệu {config.database}: trả lời từ kho tri thức.", err=True)
+        opened = contextlib.closing(Database(":memory:"))
+    with opened as database:
         replies = asyncio.run(Assistant(config, knowledge, database).text(question, _CLI_USER))
     for reply in replies:
         click.echo(render(reply))
@@ -321,7 +360,7 @@ def broadcast(
     yes: bool,
 ) -> None:
     from bot import broadcasts, views
-    from bot.announce import parse_audience, parse_time
+    from bot.announce import audience_problems, parse_audience, parse_time
     from bot.clock import VIETNAM, utc_now
     from bot.courses import course_by_code
     from bot.telegram_html import escape, to_plain
@@ -336,6 +375,9 @@ def broadcast(
         raise UserError("Giờ gửi phải có dạng 07:30 02/12/2026 và là một thời điểm sắp tới.")
     config = _config(config_path)
     with _database(config) as database:
+        problems = database.call(audience_problems, chosen)
+        if problems:
+            raise UserError(" ".join(problems) + " Chưa xếp gì.")
         if course:
             found = database.call(course_by_code, course)
             if found is None:
@@ -397,6 +439,7 @@ def backup(config_path: Path | None, file: Path) -> None:
     from bot.backup import backup as make_backup
 
     config = _config(config_path)
+    _say_database(config)
     try:
         size = make_backup(config.database, file)
     except BackupError as exc:
@@ -413,6 +456,7 @@ def restore(config_path: Path | None, file: Path, yes: bool) -> None:
     from bot.backup import restore as put_back
 
     config = _config(config_path)
+    _say_database(config, create=True)  # a fresh machine may be restored onto
     question = f"Thay toàn bộ {config.database} bằng {file}? Bot phải đang dừng."
     if not yes and not click.confirm(question, default=False):
         click.echo("Đã hủy.")

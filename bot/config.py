@@ -16,6 +16,7 @@ import yaml
 from bot import BUNDLED_KNOWLEDGE_DIR
 
 TOKEN_ENV = "NTM_BOT_TOKEN"
+CONFIG_ENV = "NTM_BOT_CONFIG"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 
@@ -79,13 +80,14 @@ class HelpdeskConfig:
 @dataclass(frozen=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    database: Path = Path("ntm-bot.sqlite3")
+    database: Path = field(default_factory=lambda: default_data_dir() / DATABASE_NAME)
     knowledge_dir: Path = BUNDLED_KNOWLEDGE_DIR
     coordinators: frozenset[int] = frozenset()
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
     helpdesk: HelpdeskConfig = field(default_factory=HelpdeskConfig)
     source: Path | None = None
+    found_by: str = "không có tệp cấu hình"  # how the file was found, for the operator
 
     def require_token(self) -> str:
         if not self.telegram.token:
@@ -99,14 +101,51 @@ class Config:
         return user_id is not None and user_id in self.coordinators
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Load the config file (or the built-in defaults when `path` is None)."""
+DATABASE_NAME = "ntm-bot.sqlite3"
+
+
+def default_config_path() -> Path:
+    """The one default place of the config file: $XDG_CONFIG_HOME/ntm-bot/config.yaml."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / "ntm-bot" / "config.yaml"
+
+
+def default_data_dir() -> Path:
+    """Where the database lives when no config file says: $XDG_DATA_HOME/ntm-bot. Never the
+    folder the command happens to run in, so every command finds the same database."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / "ntm-bot"
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "").strip()
+    return Path(value) if value else Path.home() / fallback
+
+
+def locate_config(path: str | Path | None) -> tuple[Path | None, str]:
+    """The config file every command uses, and how it was found: `--config`, then the
+    NTM_BOT_CONFIG environment variable, then `default_config_path()` if it exists."""
+    if path is not None:
+        return Path(path), "theo --config"
+    from_env = os.environ.get(CONFIG_ENV, "").strip()
+    if from_env:
+        return Path(from_env).expanduser(), f"theo biến môi trường {CONFIG_ENV}"
+    default = default_config_path()
+    if default.is_file():
+        return default, "ở vị trí mặc định"
+    return None, "không có tệp cấu hình"
+
+
+def load_config(path: str | Path | None = None, *, search: bool = False) -> Config:
+    """Load the config file `path` (or the built-in defaults when it is None); with
+    `search`, find it as `locate_config` does."""
+    found_by = "theo đường dẫn đã cho" if path is not None else "không có tệp cấu hình"
+    if search:
+        path, found_by = locate_config(path)
     raw: dict[str, Any] = {}
     source = None
     if path is not None:
-        source = Path(path)
+        source = Path(path).resolve()
         raw = _read_yaml(source)
-    config = _build(raw, source)
+    config = replace(_build(raw, source), found_by=found_by)
     env_token = os.environ.get(TOKEN_ENV, "").strip()
     if env_token:
         config = _replace_token(config, env_token)
@@ -134,6 +173,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _build(raw: dict[str, Any], source: Path | None) -> Config:
+    # Relative paths in a config file are relative to the file, not to where one stands.
     base = source.parent if source else Path.cwd()
     tg = _section(raw, "telegram")
     matching = _section(raw, "matching")
@@ -151,7 +191,8 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
             webhook=_webhook(webhook) if webhook else None,
             rate_limiter=_bool(tg, "rate_limiter", "telegram.rate_limiter", True),
         ),
-        database=_path(raw.get("database"), base, "database") or defaults.database,
+        database=_path(raw.get("database"), base, "database")
+        or (base / DATABASE_NAME if source else defaults.database),
         knowledge_dir=_path(knowledge, base, "knowledge_dir") or defaults.knowledge_dir,
         coordinators=_coordinators(raw.get("coordinators")),
         matching=MatchingConfig(

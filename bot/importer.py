@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from bot.clock import vietnam_today
 from bot.communes import LEVELS
 from bot.normalize import fold
 from bot.phone import normalize_phone
@@ -258,6 +259,8 @@ class Refs:
     courses: set[str] = field(default_factory=set)
     courses_folded: dict[str, str] = field(default_factory=dict)  # casefolded -> stored code
     cadres: dict[str, int] = field(default_factory=dict)  # +84 phone -> id
+    course_starts: dict[str, str] = field(default_factory=dict)  # code -> ISO start date
+    today: str = ""  # ISO, Vietnam time: no record is completed after it
 
 
 Resolver = Callable[[dict[str, object], Refs], list[tuple[str, str]]]
@@ -330,7 +333,24 @@ def _resolve_training(values: dict[str, object], refs: Refs) -> list[tuple[str, 
             problems.append(("course_code", f"không có khóa học nào mã «{course}»"))
         else:
             values["course_code"] = stored
+            problems += _impossible_date(values, refs.course_starts[stored], refs.today)
     return problems
+
+
+def _impossible_date(values: dict[str, object], start: str, today: str) -> list[tuple[str, str]]:
+    """Attending or completing a course happens neither before it starts nor in the future
+    (a registration may well come before the start)."""
+    date, status = values.get("date"), values.get("status")
+    if not isinstance(date, str) or status not in ("attended", "completed"):
+        return []
+    done = STATUSES[status]
+    if date > today:
+        return [("date", f"ngày {_date_text(date)} chưa tới mà trạng thái đã là «{done}»")]
+    if date < start:
+        return [
+            ("date", f"ngày {_date_text(date)} trước ngày khóa học bắt đầu ({_date_text(start)})")
+        ]
+    return []
 
 
 _CRITERIA = (
@@ -528,7 +548,9 @@ def spec_for(kind: str) -> Spec:
 def _refs(db: sqlite_utils.Database, spec: Spec) -> Refs:
     refs = Refs(dict(db.execute("SELECT code, name FROM communes").fetchall()))
     if spec.kind == "training":
-        refs.courses = {code for (code,) in db.execute("SELECT code FROM courses")}
+        refs.course_starts = dict(db.execute("SELECT code, start_date FROM courses").fetchall())
+        refs.courses = set(refs.course_starts)
+        refs.today = vietnam_today().isoformat()
         refs.courses_folded = {c.casefold(): c for c in sorted(refs.courses)}
         refs.cadres = dict(db.execute("SELECT phone, id FROM cadres").fetchall())
     return refs

@@ -24,8 +24,14 @@ def run(args: list[str], cwd, stdin: str = "") -> subprocess.CompletedProcess[st
         text=True,
         cwd=cwd,
         timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "NTM_BOT_TOKEN"},
+        env=isolated_env(cwd),
     )
+
+
+def isolated_env(home) -> dict[str, str]:
+    """No token, and the default config and data places inside the test's folder."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NTM_BOT_TOKEN", "NTM_BOT_CONFIG")}
+    return env | {"XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")}
 
 
 def test_chat_answers_criterion_18_and_explains_itself(tmp_path):
@@ -77,6 +83,51 @@ def test_missing_token_is_one_vietnamese_sentence(tmp_path):
     assert "Traceback" not in env_free.stderr
 
 
+def test_every_command_finds_the_same_database_wherever_it_is_run(tmp_path):
+    """--config, then NTM_BOT_CONFIG, then the default place; relative paths are the
+    config file's; each command says which database it uses."""
+    office = tmp_path / "van-phong"
+    office.mkdir()
+    (office / "config.yaml").write_text("database: du-lieu/bot.sqlite3\n", encoding="utf-8")
+    elsewhere = tmp_path / "noi-khac"
+    elsewhere.mkdir()
+    database = office / "du-lieu" / "bot.sqlite3"
+
+    def command(args: list[str], env: dict[str, str] | None = None):
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True, text=True, cwd=elsewhere, timeout=60,
+            env=isolated_env(tmp_path) | (env or {}),
+        )  # fmt: skip
+
+    refused = command(["export", "cadres", "x.csv", "--config", str(office / "config.yaml")])
+    assert refused.returncode == 1 and "Chưa có cơ sở dữ liệu" in refused.stderr
+    assert "ntm-bot init" in refused.stderr and not database.exists()  # nothing created
+    made = command(["init", "--config", str(office / "config.yaml")])
+    assert made.returncode == 0, made.stderr
+    assert f"Cơ sở dữ liệu: {database}" in made.stderr and "theo --config" in made.stderr
+    by_env = command(["export", "cadres", "x.csv"], {"NTM_BOT_CONFIG": str(office / "config.yaml")})
+    assert by_env.returncode == 0, by_env.stderr
+    assert f"Cơ sở dữ liệu: {database}" in by_env.stderr and "NTM_BOT_CONFIG" in by_env.stderr
+    default = tmp_path / "config" / "ntm-bot" / "config.yaml"
+    default.parent.mkdir(parents=True)
+    default.write_text(f"database: {database}\n", encoding="utf-8")
+    by_default = command(["backup", str(tmp_path / "sao-luu.sqlite3")])
+    assert by_default.returncode == 0, by_default.stderr
+    assert f"Cơ sở dữ liệu: {database}" in by_default.stderr and "mặc định" in by_default.stderr
+    assert not list(elsewhere.glob("*.sqlite3"))  # never a database where one stands
+
+
+def test_without_a_config_chat_uses_the_demo_and_ask_creates_nothing(tmp_path):
+    chat = run(["chat"], tmp_path, "/thoat\n")
+    assert "dùng cơ sở dữ liệu demo" in chat.stderr
+    assert f"Cơ sở dữ liệu: {tmp_path / 'ntm-bot-demo.sqlite3'}" in chat.stderr
+    asked = run(["ask", "tiêu chí 18 là gì"], tmp_path)
+    assert asked.returncode == 0 and "Tiêu chí 18" in asked.stdout
+    assert "trả lời từ kho tri thức" in asked.stderr
+    assert not (tmp_path / "data").exists()  # no default database made by a question
+
+
 def _demo_database(tmp_path):
     import datetime as dt
 
@@ -115,6 +166,12 @@ def test_broadcast_queues_an_announcement_for_the_running_bot(tmp_path):
     assert queued.returncode == 0, queued.stderr
     assert "Người nhận: 1" in queued.stdout and "Đã xếp thông báo #1 tới 1 người" in queued.stdout
     assert refused.returncode == 1 and "Không hiểu nhóm người nhận" in refused.stderr
+    one_unknown = run(
+        ["broadcast", "--config", str(config), "--text", "x", "--audience", "communes:27610,99999"],
+        tmp_path,
+    )
+    assert one_unknown.returncode == 1
+    assert "Không có xã nào mã 99999. Chưa xếp gì." in one_unknown.stderr
     rows = sqlite3.connect(path).execute("SELECT status, course_code FROM broadcasts").fetchall()
     assert rows == [("scheduled", "LLCT-TC-2026")]
     assert sqlite3.connect(path).execute("SELECT count(*) FROM deliveries").fetchone() == (1,)

@@ -323,6 +323,14 @@ BAD_ROWS = {
         "training", bad("training", 2, {"Mã khóa": "BD-1999"}),
         RowError(2, "Mã khóa", "không có khóa học nào mã «BD-1999»"),
     ),
+    "completed in the future": (
+        "training", bad("training", 2, {"Ngày": "01/01/2099"}),
+        RowError(2, "Ngày", "ngày 01/01/2099 chưa tới mà trạng thái đã là «đã hoàn thành»"),
+    ),
+    "completed before the course started": (
+        "training", bad("training", 2, {"Ngày": "19/04/2026"}),
+        RowError(2, "Ngày", "ngày 19/04/2026 trước ngày khóa học bắt đầu (20/04/2026)"),
+    ),
 }  # fmt: skip
 
 
@@ -658,6 +666,7 @@ def ntm_bot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_dry_run_and_errors_write_nothing(tmp_path):
+    assert ntm_bot(tmp_path, "init").returncode == 0
     good = write_table(tmp_path / "can-bo.csv", SAMPLES["cadres"])
     broken = write_table(tmp_path / "loi.csv", bad("cadres", 3, {"Số điện thoại": "0912"}))
     result = ntm_bot(tmp_path, "import", "cadres", str(broken))
@@ -672,6 +681,7 @@ def test_cli_dry_run_and_errors_write_nothing(tmp_path):
 
 
 def test_cli_import_export_and_template(tmp_path):
+    assert ntm_bot(tmp_path, "init").returncode == 0
     path = write_table(tmp_path / "can-bo.xlsx", SAMPLES["cadres"])
     result = ntm_bot(tmp_path, "import", "cadres", str(path))
     assert result.returncode == 0, result.stderr
