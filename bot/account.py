@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from bot import communes, courses, outbox, roster, views
+from bot import audit, communes, courses, outbox, roster, views
 from bot.actions import BY_ID
 from bot.clock import now_iso, vietnam_today
-from bot.config import Config
 from bot.courses import Course
 from bot.db import Database
 from bot.normalize import Lexicon
 from bot.phone import normalize_phone
 from bot.replies import Button, Reply, User, button_number, rows
+from bot.roles import Roles
 from bot.telegram_html import escape
 
 SHARE_CONTACT = "📱 Chia sẻ số điện thoại"
@@ -77,7 +77,7 @@ async def contact(
     phone_number: str,
     contact_user_id: int | None,
     user: User,
-    coordinators: frozenset[int] = frozenset(),
+    roles: Roles,
 ) -> list[Reply]:
     """A shared contact: accepted only when Telegram says it is the sender's own."""
     if contact_user_id != user.id:
@@ -85,7 +85,8 @@ async def contact(
     phone = normalize_phone(phone_number)
 
     def moved(store: sqlite_utils.Database, cadre_id: int, previous: int) -> None:
-        """The record left another account: it and the coordinators are told (outbox)."""
+        """The record left another account: it and the coordinators who answer for the
+        commune are told (outbox), and the trail says so, all in the link's transaction."""
         now = now_iso()
         relink = store.execute(  # plain SQL: sqlite-utils' insert would commit half-way
             "INSERT INTO relinks (cadre_id, from_user, to_user, at) VALUES (?, ?, ?, ?)",
@@ -94,8 +95,11 @@ async def contact(
         outbox.enqueue(store, previous, Reply(MOVED_AWAY), now)
         cadre = roster.cadre_by_user(store, user.id)
         undo = Button("↩️ Trả hồ sơ về tài khoản cũ", f"rl:{relink}")
-        for chat_id in sorted(coordinators):
+        for chat_id in roles.first_responsible(cadre.commune_code):
             outbox.enqueue(store, chat_id, Reply(views.relinked(cadre), ((undo,),)), now)
+        detail = {"hồ sơ": cadre_id, "từ tài khoản": previous, "sang tài khoản": user.id}
+        audit.record(store, "relink", detail, actor=user.id, actor_label="cán bộ tự liên kết",
+                     scope=f"commune:{cadre.commune_code}")  # fmt: skip
 
     outcome = await db.run(roster.link, phone, user.id, moved) if phone else "unknown_phone"
     if outcome == "unknown_phone":
@@ -104,15 +108,28 @@ async def contact(
     return [Reply(views.linked(cadre, moved=outcome == "relinked"))]
 
 
-async def undo_relink(db: Database, value: str, user: User, config: Config) -> list[Reply]:
-    """A coordinator gives a moved record back to the account it was linked to before."""
+async def undo_relink(db: Database, value: str, user: User, roles: Roles) -> list[Reply]:
+    """A coordinator of the cadre's commune gives a moved record back to the account it
+    was linked to before."""
     relink = button_number(value)
-    if not config.is_coordinator(user.id) or relink is None:
+    if not roles.is_coordinator(user.id) or relink is None:
         return []
-    cadre = await db.run(roster.undo_relink, relink, user.id, now_iso())
+
+    def allowed(store: sqlite_utils.Database, cadre_id: int, commune_code: int) -> bool:
+        if not roles.covers(user.id, commune_code):
+            return False
+        detail = {"hồ sơ": cadre_id, "lần chuyển": relink}
+        audit.record(store, "relink.undo", detail, actor=user.id, actor_label=user.first_name,
+                     scope=f"commune:{commune_code}")  # fmt: skip
+        return True
+
+    cadre = await db.run(roster.undo_relink, relink, user.id, now_iso(), allowed)
     if cadre is None:
         return [Reply(RELINK_KEPT)]
     return [Reply(f"Đã trả hồ sơ {escape(cadre.full_name)} về tài khoản Telegram trước đó.")]
+
+
+NO_SUCH_CADRE = "Không có cán bộ nào với số điện thoại này trong phạm vi bạn phụ trách."
 
 
 async def unlink(db: Database, user: User) -> list[Reply]:
@@ -168,16 +185,17 @@ async def commune_by_code(db: Database, code: int) -> list[Reply]:
 
 
 async def training(
-    db: Database, config: Config, lexicon: Lexicon, args: str, user: User
+    db: Database, roles: Roles, lexicon: Lexicon, args: str, user: User
 ) -> list[Reply]:
-    """/daotao: one's own record; /daotao PHONE: any cadre's, for coordinators only."""
+    """/daotao: one's own record; /daotao PHONE: a cadre's, for the coordinators of the
+    cadre's commune (one reply for "not there" and "not yours": the roster stays private)."""
     if args:
-        if not config.is_coordinator(user.id):
+        if not roles.is_coordinator(user.id):
             return [Reply(OWN_RECORD_ONLY)]
         phone = normalize_phone(args)
         cadre = await db.run(roster.cadre_by_phone, phone) if phone else None
-        if cadre is None:
-            return [Reply("Không có cán bộ nào với số điện thoại này trong danh sách.")]
+        if cadre is None or not roles.covers(user.id, cadre.commune_code):
+            return [Reply(NO_SUCH_CADRE)]
     else:
         cadre = await db.run(roster.cadre_by_user, user.id)
         if cadre is None:

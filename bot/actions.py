@@ -16,6 +16,7 @@ class ActionSpec:
     description: str  # the phone's command menu and /help
     command: str | None = None  # the slash command; None: reached by words and buttons only
     coordinator: bool = False  # only coordinators may run it, and only they are routed to it
+    national: bool = False  # only national coordinators: it acts on the country's FAQ or trail
     label: str | None = None  # its key on the persistent keyboard
     menu: bool = True  # listed in the command menu and /help (when it has a command)
     # Shows the sender's own data: without a word of oneself a close FAQ entry wins.
@@ -96,9 +97,13 @@ ACTIONS = (
         coordinator=True,
     ),
     ActionSpec("hoidap", "Câu hỏi cán bộ gửi, chờ trả lời", "hoidap", coordinator=True),
-    ActionSpec("hoclai", "Duyệt câu hỏi để trợ lý học thêm", "hoclai", coordinator=True),
-    ActionSpec("chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True),
-    ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True),
+    ActionSpec(
+        "hoclai", "Duyệt câu hỏi để trợ lý học thêm", "hoclai", coordinator=True, national=True
+    ),
+    ActionSpec(
+        "chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True, national=True
+    ),
+    ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True, national=True),
 )
 BY_ID = {spec.id: spec for spec in ACTIONS}
 SOCIAL = frozenset({"camon", "chao", "trochuyen"})

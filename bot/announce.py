@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.phone import mask_phone
 from bot.replies import Button, Reply, User, rows, short_label
+from bot.roles import Roles
 from bot.telegram_html import escape, to_plain
 
 TEXT_LIMIT = 3000
@@ -45,15 +46,16 @@ class Draft:
 
 
 class AnnounceDesk:
-    def __init__(self, config: Config, database: Database) -> None:
+    def __init__(self, config: Config, database: Database, roles: Roles) -> None:
         self.config = config
         self.db = database
+        self.roles = roles
         self._drafts: dict[int, Draft] = {}
 
     # --- the coordinator's dialogue ---------------------------------------------------
 
     async def start(self, _args: str, user: User) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_coordinator(user.id):
             return [Reply(COORDINATORS_ONLY)]
         self._drafts[user.id] = Draft()
         upcoming = await self.db.run(courses.upcoming_courses, vietnam_today())
@@ -74,7 +76,7 @@ class AnnounceDesk:
     async def typed(self, text: str, user: User) -> list[Reply]:
         """The coordinator's answer to the question the dialogue asked."""
         draft = self._drafts.get(user.id)
-        if draft is None or not self.config.is_coordinator(user.id):
+        if draft is None or not self.roles.is_coordinator(user.id):
             return [Reply(STALE)]
         if draft.waiting_for == "text":
             if len(text) > TEXT_LIMIT:
@@ -100,7 +102,7 @@ class AnnounceDesk:
 
     async def button(self, data: str, user: User, message: tuple[int, int] | None) -> list[Reply]:
         draft = self._drafts.get(user.id)
-        if draft is None or not self.config.is_coordinator(user.id):
+        if draft is None or not self.roles.is_coordinator(user.id):
             return [Reply(STALE)]
         step, _, value = data.partition(":")
         if step == "x":
@@ -227,7 +229,7 @@ class AnnounceDesk:
 
     async def scheduled(self, _args: str, user: User) -> list[Reply]:
         """/huythongbao: the announcements waiting for their time, each with a cancel button."""
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_coordinator(user.id):
             return [Reply(COORDINATORS_ONLY)]
         waiting = await self.db.run(broadcasts.scheduled_broadcasts)
         if not waiting:
@@ -243,7 +245,7 @@ class AnnounceDesk:
         return [Reply("\n".join(lines), rows(buttons))]
 
     async def cancel(self, value: str, user: User) -> list[Reply]:
-        if not self.config.is_coordinator(user.id) or not value.isdigit():
+        if not self.roles.is_coordinator(user.id) or not value.isdigit():
             return [Reply(STALE)]
         if await self.db.run(broadcasts.cancel, int(value), utc_now()):
             return [Reply(f"Đã hủy thông báo #{value}; không ai nhận được tin nào.")]
@@ -252,7 +254,7 @@ class AnnounceDesk:
     # --- the coordinator's list of registrations ---------------------------------------
 
     async def registrations(self, args: str, user: User) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_coordinator(user.id):
             return [Reply(COORDINATORS_ONLY)]
         code = args.strip()
         course = await self.db.run(courses.course_by_code, code) if code else None

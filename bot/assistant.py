@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot import account, communes, enrolment, feedback
+from bot import account, audit, communes, enrolment, feedback, roles
 from bot.account import COORDINATORS_ONLY
 from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
@@ -40,6 +40,7 @@ from bot.matcher import Match, Matcher
 from bot.normalize import fold
 from bot.replies import Button, Reply, User, button_number, rows, short_label
 from bot.review import ReviewDesk
+from bot.roles import Roles
 from bot.routing import Route, Router
 from bot.telegram_html import escape
 
@@ -122,6 +123,10 @@ ASK_SOMETHING = (
     "<i>xã mình đạt mấy tiêu chí</i>, hoặc bấm /chude để xem theo chủ đề."
 )
 KEPT = "Vâng, trợ lý giữ nguyên."
+NATIONAL_ONLY = (
+    "Lệnh này chỉ dành cho điều phối viên cấp trung ương (phạm vi toàn quốc), vì kho câu hỏi "
+    "và nhật ký dùng chung cho cả nước."
+)
 
 
 @dataclass(frozen=True)
@@ -142,19 +147,25 @@ class Assistant:
     def __init__(self, config: Config, knowledge: Knowledge, database: Database) -> None:
         self.config = config
         self.db = database
-        self.imports = ImportDesk(config, database)
-        self.announcements = AnnounceDesk(config, database)
+        # The config's coordinators are national roles; the others live in the database.
+        database.call(roles.bootstrap, config.coordinators)
+        self.roles = database.call(Roles.load)
+        self.imports = ImportDesk(config, database, self.roles)
+        self.announcements = AnnounceDesk(config, database, self.roles)
         self._use(knowledge, Matcher(knowledge, config.matching))
-        self.helpdesk = HelpDesk(config, database, lambda: self.knowledge)
+        self.helpdesk = HelpDesk(config, database, self.roles, lambda: self.knowledge)
         self.learning = LearningDesk(
             config,
             database,
+            self.roles,
             lambda: self.knowledge,
             lambda question: " ".join(self.matcher.query_tokens(question)),
             self._apply,
         )
-        self.review = ReviewDesk(config, database, lambda: self.knowledge, self._answered_by)
-        self.drafting = EntryDesk(config, database, lambda: self.knowledge, self._apply)
+        self.review = ReviewDesk(
+            config, database, self.roles, lambda: self.knowledge, self._answered_by
+        )
+        self.drafting = EntryDesk(config, database, self.roles, lambda: self.knowledge, self._apply)
         # Desks that wait for a person's next message (a line of a dialogue), in order.
         self._dialogues = (self.announcements, self.helpdesk, self.drafting)
         # Each person's last question answered from the FAQ, and with which entry: a 👎 on
@@ -169,7 +180,7 @@ class Assistant:
             "help": self._help,
             "chude": lambda _ask: _say(self._categories()),
             "xa": self._commune,
-            "daotao": lambda ask: account.training(db, config, lexicon(), ask.args, ask.user),
+            "daotao": lambda ask: account.training(db, self.roles, lexicon(), ask.args, ask.user),
             "chuan": lambda ask: account.standard(db, lexicon(), ask.user),
             "khoahoc": lambda ask: enrolment.course_list(
                 db, lexicon(), f"{ask.args} {ask.words}", ask.user
@@ -215,7 +226,7 @@ class Assistant:
             "hl": self.learning.button,
             "uq": self.review.button,
             "hn": self.drafting.button,
-            "rl": lambda value, user, _m: account.undo_relink(db, value, user, config),
+            "rl": lambda value, user, _m: account.undo_relink(db, value, user, self.roles),
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:
@@ -243,7 +254,7 @@ class Assistant:
         """A slash command, also typed with diacritics or spaces ("/xã", "/đào tạo khóa"):
         the longest run of first words that names a command the sender may run."""
         words = [name, *args.split()]
-        coordinator = self.config.is_coordinator(user.id)
+        coordinator = self.roles.is_coordinator(user.id)
         for size in range(min(len(words), _COMMAND_WORDS), 0, -1):
             action = self._commands.get(_command_key("".join(words[:size])))
             if action and (coordinator or not BY_ID[action].coordinator or size == 1):
@@ -257,7 +268,7 @@ class Assistant:
                 return replies
         if account.typed_phone(text):
             return [Reply(account.TYPED_PHONE)]
-        route = self.router.route(text, coordinator=self.config.is_coordinator(user.id))
+        route = self.router.route(text, coordinator=self.roles.is_coordinator(user.id))
         if await self._names_commune(route, text):
             route = Route("action", "xa", route.match)
         if route.kind == "action":
@@ -286,8 +297,10 @@ class Assistant:
     async def run(self, action: str, ask: Ask) -> list[Reply]:
         """Run an action for `ask.user`; every right is checked here or in the action."""
         spec = BY_ID[action]
-        if spec.coordinator and not self.config.is_coordinator(ask.user.id):
+        if spec.coordinator and not self.roles.is_coordinator(ask.user.id):
             return [Reply(COORDINATORS_ONLY)]
+        if spec.national and not self.roles.is_national(ask.user.id):
+            return [Reply(NATIONAL_ONLY)]
         if spec.confirm and not ask.confirmed:
             buttons = (Button("✅ Đồng ý", f"ok:{action}"), Button("✖️ Không", "no"))
             return [Reply(spec.confirm, (buttons,))]
@@ -308,9 +321,7 @@ class Assistant:
         self, phone_number: str, contact_user_id: int | None, user: User
     ) -> list[Reply]:
         """A phone number shared with Telegram's contact button."""
-        replies = await account.contact(
-            self.db, phone_number, contact_user_id, user, self.config.coordinators
-        )
+        replies = await account.contact(self.db, phone_number, contact_user_id, user, self.roles)
         replies = [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
         deadline, then = self._after_link.pop(user.id, (0.0, None))
         if then and deadline >= time.monotonic() and await account.is_linked(self.db, user):
@@ -346,7 +357,7 @@ class Assistant:
         return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
 
     async def _help(self, ask: Ask) -> list[Reply]:
-        coordinator = self.config.is_coordinator(ask.user.id)
+        coordinator = self.roles.is_coordinator(ask.user.id)
         public = [f"/{s.command} – {s.description.lower()}" for s in menu(False)]
         text = HELP.format(commands="\n".join(public))
         if coordinator:
@@ -363,7 +374,7 @@ class Assistant:
 
     async def _whoami(self, ask: Ask) -> list[Reply]:
         """One's own Telegram id: what a coordinator gives to be listed in the config."""
-        role = "điều phối viên" if self.config.is_coordinator(ask.user.id) else "người dùng"
+        role = "điều phối viên" if self.roles.is_coordinator(ask.user.id) else "người dùng"
         return [Reply(f"Mã Telegram của bạn: <code>{ask.user.id}</code> (vai: {role}).")]
 
     async def _reload(self, ask: Ask) -> list[Reply]:
@@ -381,6 +392,12 @@ class Assistant:
                 lines.append(f"… và {len(exc.problems) - len(shown)} lỗi khác (xem ntm-bot check).")
             return [Reply("\n".join(lines))]
         self._use(knowledge, matcher)
+        detail = {"số mục": len(knowledge.entries), "số chủ đề": len(knowledge.categories)}
+        await self.db.run(
+            lambda db: audit.log(
+                db, "reload", detail, actor=ask.user.id, actor_label=ask.user.first_name
+            )
+        )
         return [
             Reply(
                 f"Đã nạp lại kho tri thức: {len(knowledge.entries)} mục "
@@ -404,6 +421,7 @@ class Assistant:
 
     async def housekeeping(self) -> None:
         """What the running bot does in the background besides sending (bot.outbox_worker)."""
+        await self.db.run(self.roles.refresh)  # roles changed by `ntm-bot roles`
         await self.helpdesk.announce_again()
         await self.review.digest()
 

@@ -97,9 +97,6 @@ class Config:
             )
         return self.telegram.token
 
-    def is_coordinator(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.coordinators
-
 
 DATABASE_NAME = "ntm-bot.sqlite3"
 

@@ -278,6 +278,46 @@ def _v7(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """Coordinators' roles and their scope (bot.roles); the audit trail (bot.audit), which
+    refuses updates and deletions; the province that runs a course (NULL: national); how
+    far up the levels of coordinators a ticket has gone."""
+    db["roles"].create(
+        {
+            "user_id": int,  # Telegram id
+            "scope": str,  # national / province:79 / commune:27610
+            "source": str,  # config / chat / cli
+            "granted_by": int,  # Telegram id; NULL: the server (config or command line)
+            "granted_at": str,
+        },
+        pk="user_id",
+        not_null={"scope", "source", "granted_at"},
+    )
+    db["audit"].create(
+        {
+            "id": int,
+            "at": str,
+            "actor": int,  # Telegram id; NULL: the server's command line or the bot itself
+            "actor_label": str,
+            "action": str,
+            "scope": str,
+            "detail": str,  # JSON
+        },
+        pk="id",
+        not_null={"at", "action", "detail"},
+    )
+    db["audit"].create_index(["at"])
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER audit_no_{verb.lower()} BEFORE {verb} ON audit"
+            " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+        )
+    db["courses"].add_column("province_code", int)
+    # How far up a ticket has gone: 0 the narrowest coordinators of the asker's commune,
+    # then one level up each time it is announced again unanswered (bot.helpdesk).
+    db["tickets"].add_column("level", int, not_null_default=0)
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
@@ -287,6 +327,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v5,
     _v6,
     _v7,
+    _v8,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from bot import knowledge_edit, tickets
+from bot import audit, knowledge_edit, tickets
 from bot.clock import vietnam_today
 from bot.config import Config
 from bot.db import Database
@@ -24,6 +24,7 @@ from bot.knowledge import ID_LIMIT, MIN_ALTERNATES, Entry, Knowledge, Source, re
 from bot.knowledge_edit import EditError
 from bot.normalize import fold
 from bot.replies import Button, Reply, User, button_number, excerpt, rows
+from bot.roles import Roles
 from bot.telegram_html import escape
 
 START = (
@@ -78,11 +79,13 @@ class EntryDesk:
         self,
         config: Config,
         database: Database,
+        roles: Roles,
         knowledge: Callable[[], Knowledge],
         apply: Callable[[Knowledge], Awaitable[None]],
     ) -> None:
         self.config = config
         self.db = database
+        self.roles = roles
         self.knowledge = knowledge
         self.apply = apply
         self._drafts: dict[int, Draft] = {}
@@ -93,7 +96,7 @@ class EntryDesk:
 
     async def typed(self, text: str, user: User) -> list[Reply]:
         draft = self._drafts.get(user.id)
-        if draft is None or not draft.waiting_for or not self.config.is_coordinator(user.id):
+        if draft is None or not draft.waiting_for or not self.roles.is_national(user.id):
             return []
         step, text = draft.waiting_for, text.strip()
         if step == "question":
@@ -118,7 +121,7 @@ class EntryDesk:
         return self._next(user, replace(draft, waiting_for=None))
 
     async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_national(user.id):
             return []
         verb, _, rest = value.partition(":")
         if verb == "new":
@@ -221,6 +224,12 @@ class EntryDesk:
             return [self._preview(draft, REFUSED.format(reason=escape(str(exc))))]
         await self.apply(knowledge)
         del self._drafts[user.id]
+        detail = {"mục": entry.id, "chủ đề": entry.category}
+        await self.db.run(
+            lambda db: audit.log(
+                db, "entry.add", detail, actor=user.id, actor_label=user.first_name
+            )
+        )
         category = knowledge.category(entry.category)
         return [
             Reply(

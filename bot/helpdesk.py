@@ -21,6 +21,7 @@ from bot.db import Database
 from bot.knowledge import Knowledge, render_answer
 from bot.learning import ticket_buttons
 from bot.replies import Button, Reply, User, button_number, excerpt, rows, short_label
+from bot.roles import Roles
 from bot.telegram_html import escape
 from bot.tickets import Ticket
 
@@ -63,6 +64,7 @@ CLAIMED = (
 )
 TAKEN = "Câu hỏi số {id} đang do {name} trả lời."
 DONE_ALREADY = "Câu hỏi số {id} đã được xử lý xong."
+NOT_YOURS = "Câu hỏi số {id} đến từ ngoài phạm vi bạn phụ trách, nên bạn không trả lời được."
 RELEASED = "Đã trả câu hỏi số {id} về hàng chờ cho điều phối viên khác."
 ANSWER_SENT = "✅ Đã gửi câu trả lời cho người hỏi (câu hỏi số {id})."
 CLOSED_FAQ = "✅ Đã gửi mục «{question}» cho người hỏi (câu hỏi số {id})."
@@ -98,9 +100,12 @@ _QUOTE = 300  # characters of a question quoted back in lists and messages
 
 
 class HelpDesk:
-    def __init__(self, config: Config, database: Database, knowledge: Callable[[], Knowledge]):
+    def __init__(
+        self, config: Config, database: Database, roles: Roles, knowledge: Callable[[], Knowledge]
+    ):
         self.config = config
         self.db = database
+        self.roles = roles
         self.knowledge = knowledge
         # Who the desk waits for, kept in step with the database (and read from it at
         # start, so a restart keeps a coordinator's "Trả lời" and a cadre's added line).
@@ -117,7 +122,7 @@ class HelpDesk:
         judged_entry: str | None = None,
     ) -> Button | None:
         """A draft of the question, and the button that sends it; None without coordinators."""
-        if not self.config.coordinators or not question.strip():
+        if not self.roles.ids() or not question.strip():
             return None
         ticket_id = await self.db.run(
             tickets.create_draft, user.id, user.id, question, candidates, now_iso(), judged_entry
@@ -126,7 +131,7 @@ class HelpDesk:
 
     async def ask(self, user: User) -> list[Reply]:
         """ "Hỏi điều phối viên" in words or as a command: the latest draft, to confirm."""
-        if not self.config.coordinators:
+        if not self.roles.ids():
             return [Reply(NOBODY)]
         draft = await self.db.run(tickets.latest_draft, user.id)
         return [await self._confirmation(draft)] if draft else [Reply(TYPE_QUESTION)]
@@ -137,7 +142,7 @@ class HelpDesk:
         return user.id in self._noting or user.id in self._answering
 
     async def typed(self, text: str, user: User) -> list[Reply]:
-        if user.id in self._answering and self.config.is_coordinator(user.id):
+        if user.id in self._answering and self.roles.is_coordinator(user.id):
             ticket = await self.db.run(tickets.claimed_by, user.id)
             if ticket:
                 return await self._reply(ticket, text, user)
@@ -148,7 +153,7 @@ class HelpDesk:
 
     async def replied(self, text: str, user: User, to: tuple[int, int]) -> list[Reply] | None:
         """A coordinator's reply to a ticket card is the answer; None if `to` is no card."""
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_coordinator(user.id):
             return None
         ticket_id = await self.db.run(outbox.ticket_of_message, *to)
         ticket = await self.db.run(tickets.get, ticket_id) if ticket_id else None
@@ -183,7 +188,8 @@ class HelpDesk:
         }
         if verb in cadre and ticket.asker_id == user.id:
             return await cadre[verb](ticket, user, extra)
-        if verb in coordinator and self.config.is_coordinator(user.id):
+        # A coordinator acts only on tickets from the communes they coordinate.
+        if verb in coordinator and self.roles.covers(user.id, ticket.commune_code):
             return await coordinator[verb](ticket, user, extra)
         return []
 
@@ -193,13 +199,13 @@ class HelpDesk:
         return [await self._confirmation(ticket)]
 
     async def _send(self, ticket: Ticket, user: User, _extra: str) -> list[Reply]:
-        if not self.config.coordinators:
+        if not self.roles.ids():
             return [Reply(NOBODY)]
         count = await self.db.run(tickets.open_count, user.id)
         if count >= self.config.helpdesk.open_per_asker:
             return [Reply(TOO_MANY.format(count=count))]
         sent = await self.db.run(
-            tickets.send, ticket.id, user.id, self.config.coordinators, self._card, now_iso()
+            tickets.send, ticket.id, user.id, self.roles.responsible, self._card, now_iso()
         )
         self._noting.discard(user.id)
         if sent is None:
@@ -263,18 +269,20 @@ class HelpDesk:
             return Reply(header + render_answer(entry), ((details,), self._rating(done)))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "faq", to_asker, now_iso(), None, entry.id
-        )
+            tickets.finish, ticket.id, user.id, "faq", to_asker, now_iso(), None, entry.id,
+            user.first_name,
+        )  # fmt: skip
         said = self._finished(done, ticket, user, CLOSED_FAQ, question=escape(entry.question))
-        return self._with_learning(said, done, (entry.id,))
+        return self._with_learning(said, done, user, (entry.id,))
 
     async def _out_of_scope(self, ticket: Ticket, user: User, _extra: str) -> list[Reply]:
         def to_asker(done: Ticket) -> Reply:
             return Reply(OUT_OF_SCOPE.format(id=done.id, question=_q(done.question)))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "out_of_scope", to_asker, now_iso()
-        )
+            tickets.finish, ticket.id, user.id, "out_of_scope", to_asker, now_iso(), None, None,
+            user.first_name,
+        )  # fmt: skip
         return self._finished(done, ticket, user, CLOSED_OUT)
 
     async def _show(self, ticket: Ticket, _user: User, _extra: str) -> list[Reply]:
@@ -282,6 +290,8 @@ class HelpDesk:
 
     async def _reply(self, ticket: Ticket, text: str, user: User) -> list[Reply]:
         """The coordinator's answer, sent to the asker with the office's signature."""
+        if not self.roles.covers(user.id, ticket.commune_code):
+            return [Reply(NOT_YOURS.format(id=ticket.id))]
         if ticket.state not in tickets.OPEN_STATES:
             return [Reply(DONE_ALREADY.format(id=ticket.id))]
         if ticket.state == "claimed" and ticket.claimed_by != user.id:
@@ -297,10 +307,11 @@ class HelpDesk:
             return Reply(body, (self._rating(done),))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "reply", to_asker, now_iso(), text.strip()
-        )
+            tickets.finish, ticket.id, user.id, "reply", to_asker, now_iso(), text.strip(), None,
+            user.first_name,
+        )  # fmt: skip
         said = self._finished(done, ticket, user, ANSWER_SENT)
-        return self._with_learning(said, done, ticket.candidates[:3], new_entry=True)
+        return self._with_learning(said, done, user, ticket.candidates[:3], new_entry=True)
 
     def _finished(
         self, done: Ticket | None, ticket: Ticket, user: User, said: str, **extra: str
@@ -318,12 +329,14 @@ class HelpDesk:
         self,
         said: list[Reply],
         done: Ticket | None,
+        user: User,
         entry_ids: tuple[str, ...],
         new_entry: bool = False,
     ) -> list[Reply]:
         """After an answer, one more press adds the question to an entry (bot.learning)
-        or, for a typed answer, drafts a new entry from it (bot.entry_draft)."""
-        if done is None:
+        or, for a typed answer, drafts a new entry from it (bot.entry_draft): for national
+        coordinators, who keep the country's FAQ."""
+        if done is None or not self.roles.is_national(user.id):
             return said
         buttons = ticket_buttons(done.id, entry_ids, self.knowledge())
         if new_entry:
@@ -334,9 +347,11 @@ class HelpDesk:
 
     # --- lists -----------------------------------------------------------------------
 
-    async def queue(self, _user: User) -> list[Reply]:
-        """/hoidap: open questions, oldest first, each a button to its card."""
-        waiting = await self.db.run(tickets.waiting, 20)
+    async def queue(self, user: User) -> list[Reply]:
+        """/hoidap: open questions of the coordinator's scope, oldest first, each a button
+        to its card."""
+        scope = self.roles.scope_of(user.id)
+        waiting = await self.db.run(tickets.waiting, scope, 20) if scope else []
         if not waiting:
             return [Reply(QUEUE_EMPTY)]
         lines = ["<b>Câu hỏi chờ trả lời</b> (cũ nhất trước):", ""]
@@ -378,7 +393,7 @@ class HelpDesk:
         await self.db.run(
             tickets.announce_again,
             before,
-            self.config.coordinators,
+            self.roles.responsible,
             self._card,
             now.isoformat(timespec="seconds"),
         )

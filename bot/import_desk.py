@@ -20,6 +20,7 @@ from bot import importer
 from bot.config import Config
 from bot.db import Database
 from bot.replies import Button, Reply, User, rows
+from bot.roles import Roles
 from bot.spreadsheet import SpreadsheetError, read_sheet
 from bot.telegram_html import escape
 
@@ -40,9 +41,10 @@ class Pending:
 
 
 class ImportDesk:
-    def __init__(self, config: Config, database: Database) -> None:
+    def __init__(self, config: Config, database: Database, roles: Roles) -> None:
         self.config = config
         self.db = database
+        self.roles = roles
         self._pending: dict[str, Pending] = {}
 
     async def receive(
@@ -54,7 +56,7 @@ class ImportDesk:
         user: User,
     ) -> list[Reply]:
         """A document from `user`; `fetch` downloads it, and is called only if allowed."""
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_coordinator(user.id):
             return [Reply(COORDINATORS_ONLY)]
         suffix = Path(filename).suffix.lower()
         if suffix not in SUFFIXES:
@@ -106,7 +108,7 @@ class ImportDesk:
         if (
             pending is None
             or pending.user_id != user.id
-            or not self.config.is_coordinator(user.id)
+            or not self.roles.is_coordinator(user.id)
             or time.monotonic() - pending.created > PREVIEW_TTL
         ):
             return [Reply(EXPIRED)]

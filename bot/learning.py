@@ -23,13 +23,14 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from bot import knowledge_edit, tickets
+from bot import audit, knowledge_edit, tickets
 from bot.clock import now_iso
 from bot.config import Config
 from bot.db import Database
 from bot.knowledge import Knowledge
 from bot.knowledge_edit import EditError
 from bot.replies import Button, Reply, User, button_number, short_label
+from bot.roles import Roles
 from bot.telegram_html import escape
 
 _REMEMBERED = 10_000  # people whose last suggestion list is kept in memory
@@ -92,9 +93,22 @@ def get(db: sqlite_utils.Database, pair_id: int) -> Pair | None:
     return Pair(*row) if row else None
 
 
-def decide(db: sqlite_utils.Database, pair_id: int, state: str) -> None:
+def decide(
+    db: sqlite_utils.Database,
+    pair_id: int,
+    state: str,
+    actor: int | None = None,
+    actor_label: str = "",
+) -> None:
+    """Accept or reject a pair; an acceptance goes into the trail in the same transaction."""
     with db.conn:
         db.execute("UPDATE learned SET state = ? WHERE id = ?", [state, pair_id])
+        if state == "accepted":
+            example, entry_id = db.execute(
+                "SELECT example, entry_id FROM learned WHERE id = ?", [pair_id]
+            ).fetchone()
+            detail = {"mục": entry_id, "cách hỏi": example}
+            audit.record(db, "phrasing.accept", detail, actor=actor, actor_label=actor_label)
 
 
 class LearningDesk:
@@ -102,12 +116,14 @@ class LearningDesk:
         self,
         config: Config,
         database: Database,
+        roles: Roles,
         knowledge: Callable[[], Knowledge],
         normalize: Callable[[str], str],
         apply: Callable[[Knowledge], Awaitable[None]],
     ) -> None:
         self.config = config
         self.db = database
+        self.roles = roles
         self.knowledge = knowledge
         self.normalize = normalize  # the question as the matcher reads it
         self.apply = apply  # put a new knowledge in service
@@ -155,7 +171,7 @@ class LearningDesk:
         return [Reply("\n".join(lines), tuple(buttons))]
 
     async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_national(user.id):  # one FAQ for the country
             return []
         verb, _, rest = value.partition(":")
         text, _, entry_id = rest.partition(":")
@@ -170,7 +186,7 @@ class LearningDesk:
                 return [Reply(DISMISSED, toast=True)]
             replies = await self._add(pair.entry_id, pair.example)
             if replies[0].text.startswith("✅"):
-                await self.db.run(decide, pair.id, "accepted")
+                await self.db.run(decide, pair.id, "accepted", user.id, user.first_name)
             return replies
         if verb == "te":  # a ticket's question, as a phrasing of the entry its answer chose
             ticket = await self.db.run(tickets.get, number)
@@ -181,7 +197,7 @@ class LearningDesk:
                 normalized = self.normalize(ticket.question)
                 await self.db.run(record, normalized, ticket.question, entry_id, now_iso())
                 pair = await self.db.run(_pair_of, normalized, entry_id)
-                await self.db.run(decide, pair, "accepted")
+                await self.db.run(decide, pair, "accepted", user.id, user.first_name)
             return replies
         return []
 

@@ -22,6 +22,7 @@ from bot.db import Database
 from bot.feedback import Unanswered, Vote
 from bot.knowledge import Knowledge
 from bot.replies import Button, Reply, User, button_number, excerpt
+from bot.roles import Roles
 from bot.telegram_html import escape
 
 _SHOWN = 12  # questions on one page
@@ -46,11 +47,13 @@ class ReviewDesk:
         self,
         config: Config,
         database: Database,
+        roles: Roles,
         knowledge: Callable[[], Knowledge],
         answers: Callable[[str], str | None],
     ) -> None:
         self.config = config
         self.db = database
+        self.roles = roles
         self.knowledge = knowledge
         self.answers = answers  # the entry that now answers a question directly, if any
 
@@ -102,7 +105,7 @@ class ReviewDesk:
         return [Reply("\n".join(lines).strip(), rows)]
 
     async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
-        if not self.config.is_coordinator(user.id):
+        if not self.roles.is_national(user.id):  # the queue is of the country's FAQ
             return []
         verb, _, rest = value.partition(":")
         if (number := button_number(rest)) is None:
@@ -118,12 +121,12 @@ class ReviewDesk:
     async def digest(self) -> None:
         """Once a week, on the configured day and hour (Vietnam time), to every coordinator."""
         settings = self.config.helpdesk
-        if settings.digest_weekday is None or not self.config.coordinators:
+        if settings.digest_weekday is None or not self.roles.national_ids():
             return
         local = utc_now().astimezone(VIETNAM)
         if local.weekday() != settings.digest_weekday or local.hour < settings.digest_hour:
             return
-        await self.db.run(_send_digest, local, sorted(self.config.coordinators))
+        await self.db.run(_send_digest, local, self.roles.national_ids())
 
     @staticmethod
     def _vote_line(vote: Vote, entries: dict) -> str:

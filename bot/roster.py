@@ -100,8 +100,15 @@ def link(
     return "linked" if previous in (None, user_id) else "relinked"
 
 
-def undo_relink(db: sqlite_utils.Database, relink_id: int, by: int, now: str) -> Cadre | None:
-    """Give a moved record back to its earlier account, if nothing changed since."""
+def undo_relink(
+    db: sqlite_utils.Database,
+    relink_id: int,
+    by: int,
+    now: str,
+    allowed: Callable[[sqlite_utils.Database, int, int], bool],
+) -> Cadre | None:
+    """Give a moved record back to its earlier account, if nothing changed since and
+    `allowed(db, cadre_id, commune_code)` (which may write to the same transaction)."""
     with db.conn:
         row = db.execute(
             "SELECT cadre_id, from_user, to_user FROM relinks WHERE id = ? AND undone_at IS NULL",
@@ -117,6 +124,11 @@ def undo_relink(db: sqlite_utils.Database, relink_id: int, by: int, now: str) ->
             "SELECT 1 FROM cadres WHERE telegram_user_id = ?", [from_user]
         ).fetchone()
         if current is None or current[0] != to_user or taken:
+            return None
+        commune_code = db.execute(
+            "SELECT commune_code FROM cadres WHERE id = ?", [cadre_id]
+        ).fetchone()[0]
+        if not allowed(db, cadre_id, commune_code):
             return None
         db.execute("UPDATE cadres SET telegram_user_id = ? WHERE id = ?", [from_user, cadre_id])
         db.execute(

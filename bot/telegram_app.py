@@ -94,7 +94,7 @@ async def _on_start(app: Application) -> None:
     assistant: Assistant = app.bot_data["assistant"]
     # Coordinators see their own commands too, in their chat's menu only.
     full = [BotCommand(s.command, s.description) for s in menu(True)]
-    for user_id in sorted(assistant.config.coordinators):
+    for user_id in sorted(assistant.roles.ids()):
         try:
             await app.bot.set_my_commands(full, scope=BotCommandScopeChat(user_id))
         except TelegramError as exc:  # e.g. a coordinator who has not opened the bot yet
@@ -134,7 +134,7 @@ async def _on_stop(app: Application) -> None:
 
 async def on_any_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, chat = update.effective_user, update.effective_chat
-    if user is None or _assistant(context).config.is_coordinator(user.id):
+    if user is None or _assistant(context).roles.is_coordinator(user.id):
         return
     verdict = context.application.bot_data["flood"].check(user.id)
     if verdict == "pass":

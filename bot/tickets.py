@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from bot import outbox
+from bot import audit, outbox
 from bot.replies import Reply
+from bot.roles import Scope, scope_sql
 
 QUESTION_LIMIT = 1500  # characters of a question kept
 NOTE_LIMIT = 500
@@ -139,16 +140,24 @@ def open_count(db: sqlite_utils.Database, asker_id: int) -> int:
     ).fetchone()[0]
 
 
+RESOLUTIONS = {"reply": "trả lời", "faq": "bằng mục FAQ có sẵn", "out_of_scope": "ngoài phạm vi"}
+
+# Who answers a ticket from a commune (None: an unlinked asker), narrowest level first.
+Responsible = Callable[[int | None], list[list[int]]]
+
+
 def send(
     db: sqlite_utils.Database,
     ticket_id: int,
     asker_id: int,
-    coordinators: Iterable[int],
+    responsible: Responsible,
     card: Callable[[Ticket], Reply],
     now: str,
 ) -> Ticket | None:
-    """The cadre sends the draft: it opens, and its card goes to every coordinator."""
+    """The cadre sends the draft: it opens, and its card goes to the narrowest level of
+    coordinators that holds the asker's commune."""
     asker_label, commune_code = _asker(db, asker_id)
+    levels = responsible(commune_code)
     with db.conn:
         changed = _changed(
             db,
@@ -160,7 +169,7 @@ def send(
         if not changed:
             return None
         ticket = get(db, ticket_id)
-        for chat_id in sorted(coordinators):
+        for chat_id in levels[0] if levels else []:
             outbox.enqueue(db, chat_id, card(ticket), now, ticket_id)
     return ticket
 
@@ -226,9 +235,10 @@ def finish(
     now: str,
     answer: str | None = None,
     faq_entry: str | None = None,
+    coordinator_name: str = "",
 ) -> Ticket | None:
-    """Answer or close a ticket that is open or claimed by this coordinator, and queue the
-    cadre's message; None when it is not (any more) theirs to finish."""
+    """Answer or close a ticket that is open or claimed by this coordinator, queue the
+    cadre's message and write the trail; None when it is not (any more) theirs to finish."""
     state = "answered" if resolution == "reply" else "closed"
     with db.conn:
         changed = _changed(
@@ -251,6 +261,12 @@ def finish(
             return None
         ticket = get(db, ticket_id)
         outbox.enqueue(db, ticket.chat_id, to_asker(ticket), now, ticket_id)
+        detail = {"câu hỏi số": ticket_id, "cách xử lý": RESOLUTIONS[resolution]}
+        if faq_entry:
+            detail["mục FAQ"] = faq_entry
+        where = f"commune:{ticket.commune_code}" if ticket.commune_code else None
+        audit.record(db, "ticket.answer", detail, actor=coordinator_id,
+                     actor_label=coordinator_name, scope=where)  # fmt: skip
     return ticket
 
 
@@ -265,12 +281,14 @@ def rate(db: sqlite_utils.Database, ticket_id: int, asker_id: int, helped: bool)
         )
 
 
-def waiting(db: sqlite_utils.Database, limit: int = 20) -> list[Ticket]:
-    """Open tickets, oldest first: what coordinators have to answer."""
+def waiting(db: sqlite_utils.Database, scope: Scope, limit: int = 20) -> list[Ticket]:
+    """Open tickets from communes in `scope`, oldest first: what its coordinators answer
+    (an unlinked asker's tickets have no commune: national only)."""
+    where, params = scope_sql(scope, "commune_code")
     rows = db.execute(
-        f"SELECT {_COLUMNS} FROM tickets WHERE state IN ('open', 'claimed')"
+        f"SELECT {_COLUMNS} FROM tickets WHERE state IN ('open', 'claimed') AND {where}"
         " ORDER BY opened_at, id LIMIT ?",
-        [limit],
+        [*params, limit],
     ).fetchall()
     return [_ticket(r) for r in rows]
 
@@ -288,24 +306,28 @@ def of_asker(db: sqlite_utils.Database, asker_id: int, limit: int = 10) -> list[
 def announce_again(
     db: sqlite_utils.Database,
     before: str,
-    coordinators: Iterable[int],
+    responsible: Responsible,
     card: Callable[[Ticket], Reply],
     now: str,
 ) -> int:
-    """Tickets still open since before `before` are announced to the coordinators again."""
+    """Tickets still open since before `before` go one level up (the province, then the
+    national office) and are announced there; at the top, announced to it again."""
     with db.conn:
-        ids = [
-            r[0]
-            for r in db.execute(
-                "SELECT id FROM tickets WHERE state = 'open' AND announced_at < ?", [before]
+        rows = db.execute(
+            "SELECT id, commune_code, level FROM tickets WHERE state = 'open' AND announced_at < ?",
+            [before],
+        ).fetchall()
+        for ticket_id, commune_code, level in rows:
+            levels = responsible(commune_code)
+            level = min(level + 1, len(levels) - 1)
+            db.execute(
+                "UPDATE tickets SET announced_at = ?, level = ? WHERE id = ?",
+                [now, max(level, 0), ticket_id],
             )
-        ]
-        for ticket_id in ids:
-            db.execute("UPDATE tickets SET announced_at = ? WHERE id = ?", [now, ticket_id])
             ticket = get(db, ticket_id)
-            for chat_id in sorted(coordinators):
+            for chat_id in levels[level] if levels else []:
                 outbox.enqueue(db, chat_id, card(ticket), now, ticket_id)
-    return len(ids)
+    return len(rows)
 
 
 def _asker(db: sqlite_utils.Database, asker_id: int) -> tuple[str | None, int | None]:

@@ -30,7 +30,7 @@ def test_environment_token_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("NTM_BOT_TOKEN", "from-env")
     config = load_config(path)
     assert config.require_token() == "from-env"
-    assert config.is_coordinator(2) and not config.is_coordinator(3)
+    assert config.coordinators == frozenset({1, 2})
 
 
 @pytest.mark.parametrize(
