@@ -22,10 +22,14 @@ from bot.config import Config
 from bot.db import Database
 from bot.phone import mask_phone
 from bot.replies import Button, Reply, User, rows, short_label
-from bot.roles import Roles
+from bot.roles import NATIONAL, Roles, Scope, scope_label
 from bot.telegram_html import escape, to_plain
 
 TEXT_LIMIT = 3000
+UNLINKED = (
+    "{count} cán bộ khác trong nhóm này chưa liên kết Telegram nên sẽ không nhận được "
+    "(danh sách: ntm-bot export cadres, cột «Đã liên kết Telegram»)."
+)
 STALE = "Bản soạn thông báo này đã hết hiệu lực. Gõ /thongbao để soạn lại."
 # "07:30 02/12", "7h30 ngày 02/12/2026", "gửi lúc 07:30 ngày 02/12": a time, then a day.
 _TIME = re.compile(
@@ -85,9 +89,14 @@ class AnnounceDesk:
             return await self._ask_audience(user, replace(draft, text=body, waiting_for=None))
         if draft.waiting_for == "communes":
             codes, problems = await self.db.run(_commune_codes, text)
+            problems += [
+                f"Xã mã {code} ngoài phạm vi bạn phụ trách."
+                for code in codes
+                if not self.roles.covers(user.id, code)
+            ]
             if problems:
                 return [Reply("\n".join(problems) + "\n\nBạn gõ lại danh sách xã.")]
-            audience = Audience("communes", communes=tuple(codes))
+            audience = self._within(user, Audience("communes", communes=tuple(codes)))
             return self._ask_time(user, replace(draft, audience=audience, waiting_for=None))
         if draft.waiting_for == "time":
             at = parse_time(text, utc_now())
@@ -121,8 +130,8 @@ class AnnounceDesk:
             ]
         if step == "a" and draft.text:
             return await self._choose_audience(user, draft, value)
-        if step == "p" and draft.text and value.isdigit():
-            audience = Audience("province", province=int(value))
+        if step == "p" and draft.text and value.isdigit() and self.roles.is_national(user.id):
+            audience = self._within(user, Audience("province", province=int(value)))
             return self._ask_time(user, replace(draft, audience=audience))
         if step == "now" and draft.audience:
             return await self._preview(user, replace(draft, at=None))
@@ -131,21 +140,35 @@ class AnnounceDesk:
             return [
                 Reply("Gõ giờ gửi theo giờ Việt Nam, ví dụ: 07:30 02/12 (hoặc 07:30 02/12/2026).")
             ]
-        if step == "ok" and draft.audience:
-            return await self._confirm(user, draft, message)
+        if step == "ok" and draft.audience and draft.audience == self._within(user, draft.audience):
+            return await self._confirm(user, draft, message)  # (the role unchanged since)
         return [Reply(STALE)]
+
+    def _within(self, user: User, audience: Audience) -> Audience:
+        """The audience cut to the sender's scope: "tất cả" is all of the scope."""
+        scope = self.roles.scope_of(user.id)
+        return replace(audience, within=scope.key() if scope else "commune:0")
 
     async def _ask_audience(self, user: User, draft: Draft) -> list[Reply]:
         self._drafts[user.id] = draft
         count = partial(self.db.run, broadcasts.count_recipients)
+        scope = self.roles.scope_of(user.id) or NATIONAL
+        everyone = "Tất cả người nhận"
+        if scope != NATIONAL:
+            everyone = f"Tất cả ở {await self.db.run(scope_label, scope)}"
         buttons = [
-            Button(f"Tất cả người nhận ({await count(Audience('all'))})", "tb:a:all"),
-            Button("Theo tỉnh, thành phố", "tb:a:province"),
-            Button("Theo danh sách xã", "tb:a:communes"),
-            Button(f"Cán bộ chưa đạt chuẩn ({await count(Audience('not_standard'))})", "tb:a:ns"),
+            Button(f"{everyone} ({await count(self._within(user, Audience('all')))})", "tb:a:all")
         ]
+        if scope == NATIONAL:
+            buttons.append(Button("Theo tỉnh, thành phố", "tb:a:province"))
+        if scope.kind != "commune":
+            buttons.append(Button("Theo danh sách xã", "tb:a:communes"))
+        standard = await count(self._within(user, Audience("not_standard")))
+        buttons.append(Button(f"Cán bộ chưa đạt chuẩn ({standard})", "tb:a:ns"))
         if draft.course:
-            missing = await count(Audience("not_completed", course=draft.course))
+            missing = await count(
+                self._within(user, Audience("not_completed", course=draft.course))
+            )
             buttons.append(Button(f"Chưa hoàn thành khóa này ({missing})", "tb:a:nc"))
         buttons.append(_CANCEL)
         return [Reply("<b>Soạn thông báo</b> – bước 2/3: gửi tới ai?", rows(buttons))]
@@ -156,9 +179,10 @@ class AnnounceDesk:
             "ns": Audience("not_standard"),
             "nc": Audience("not_completed", course=draft.course),
         }
+        scope = self.roles.scope_of(user.id) or NATIONAL
         if choice in fixed and (choice != "nc" or draft.course):
-            return self._ask_time(user, replace(draft, audience=fixed[choice]))
-        if choice == "communes":
+            return self._ask_time(user, replace(draft, audience=self._within(user, fixed[choice])))
+        if choice == "communes" and scope.kind != "commune":
             self._drafts[user.id] = replace(draft, waiting_for="communes")
             return [
                 Reply(
@@ -166,7 +190,7 @@ class AnnounceDesk:
                     "ví dụ: <code>27610, Bình Chánh</code>"
                 )
             ]
-        if choice == "province":
+        if choice == "province" and scope == NATIONAL:
             provinces = await self.db.run(_provinces_with_recipients)
             if not provinces:
                 return [Reply("Chưa có cán bộ nào liên kết tài khoản để nhận thông báo.")]
@@ -183,10 +207,15 @@ class AnnounceDesk:
         self._drafts[user.id] = draft
         audience = draft.audience
         total = await self.db.run(broadcasts.count_recipients, audience)
+        unlinked = await self.db.run(broadcasts.count_unlinked, audience)
         who = await self.db.run(_describe, audience)
         if total == 0:
+            missed = f" {UNLINKED.format(count=unlinked)}" if unlinked else ""
             return [
-                Reply(f"Không có ai ({who}) đang nhận thông báo. Chưa gửi gì.", rows([_CANCEL]))
+                Reply(
+                    f"Không có ai ({who}) đang nhận thông báo. Chưa gửi gì.{missed}",
+                    rows([_CANCEL]),
+                )
             ]
         when = "ngay khi bạn xác nhận"
         if draft.at:
@@ -194,7 +223,9 @@ class AnnounceDesk:
             when = f"{local:%H:%M} ngày {local:%d/%m/%Y} (giờ Việt Nam)"
         text = (
             f"<b>Xem trước thông báo</b>\n\n{draft.text}\n\n———\n"
-            f"Người nhận: {who}: <b>{total} người</b>.\nThời điểm gửi: {when}.\n"
+            f"Người nhận: {who}: <b>{total} người</b> đã liên kết Telegram."
+            + (f" {UNLINKED.format(count=unlinked)}" if unlinked else "")
+            + f"\nThời điểm gửi: {when}.\n"
             f"Tốc độ gửi: khoảng {self.config.broadcast.rate_per_second:g} tin mỗi giây."
         )
         buttons = [Button("✅ Xác nhận gửi", "tb:ok"), _CANCEL]
@@ -215,6 +246,7 @@ class AnnounceDesk:
             user.id,
             "announcement",
             message,
+            user.first_name,
         )
         when = "bắt đầu gửi ngay"
         if draft.at:
@@ -231,7 +263,12 @@ class AnnounceDesk:
         """/huythongbao: the announcements waiting for their time, each with a cancel button."""
         if not self.roles.is_coordinator(user.id):
             return [Reply(COORDINATORS_ONLY)]
-        waiting = await self.db.run(broadcasts.scheduled_broadcasts)
+        scope = self.roles.scope_of(user.id) or NATIONAL
+        waiting = [
+            item
+            for item in await self.db.run(broadcasts.scheduled_broadcasts)
+            if self.roles.contains(scope, item.within)
+        ]
         if not waiting:
             return [Reply("Không có thông báo nào đang chờ đến giờ gửi.")]
         lines, buttons = ["<b>Thông báo đang chờ gửi</b>", ""], []
@@ -247,7 +284,16 @@ class AnnounceDesk:
     async def cancel(self, value: str, user: User) -> list[Reply]:
         if not self.roles.is_coordinator(user.id) or not value.isdigit():
             return [Reply(STALE)]
-        if await self.db.run(broadcasts.cancel, int(value), utc_now()):
+        scope = self.roles.scope_of(user.id) or NATIONAL
+        cancelled = await self.db.run(
+            broadcasts.cancel,
+            int(value),
+            utc_now(),
+            partial(self.roles.contains, scope),
+            user.id,
+            user.first_name,
+        )
+        if cancelled:
             return [Reply(f"Đã hủy thông báo #{value}; không ai nhận được tin nào.")]
         return [Reply(f"Không hủy được thông báo #{value}: nó đã bắt đầu gửi hoặc không còn.")]
 
@@ -366,6 +412,12 @@ def _provinces_with_recipients(db) -> list[tuple[int, str, int]]:
 
 
 def _describe(db, audience: Audience) -> str:
+    within = Scope.parse(audience.within)
+    said = _describe_kind(db, audience)
+    return said if within == NATIONAL else f"{said} thuộc {escape(scope_label(db, within))}"
+
+
+def _describe_kind(db, audience: Audience) -> str:
     if audience.kind == "province":
         row = db.execute(
             "SELECT name FROM provinces WHERE code = ?", [audience.province]

@@ -19,7 +19,9 @@ from typing import Literal
 
 import sqlite_utils
 
+from bot import audit
 from bot.courses import Course, course_by_code
+from bot.roles import Scope, scope_sql
 
 AudienceKind = Literal["all", "province", "communes", "not_standard", "not_completed", "registered"]
 Registration = Literal["not_linked", "no_course", "closed", "full", "already", "registered"]
@@ -31,6 +33,8 @@ class Audience:
     province: int | None = None
     communes: tuple[int, ...] = field(default_factory=tuple)
     course: str | None = None
+    # The sender's scope (bot.roles): nobody outside it is reached, whatever the kind.
+    within: str = "national"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -68,13 +72,16 @@ class Progress:
         return self.total - self.sent - self.blocked - self.failed
 
 
-def _recipient_sql(audience: Audience) -> tuple[str, list[object]]:
+def _recipient_sql(audience: Audience, linked: bool = True) -> tuple[str, list[object]]:
+    """The audience's cadres who linked Telegram (with `linked`), or those who did not."""
+    where, params = scope_sql(Scope.parse(audience.within), "k.commune_code")
     sql = (
         "SELECT k.id, k.telegram_user_id FROM cadres k JOIN communes c ON c.code = k.commune_code"
-        " WHERE k.telegram_user_id IS NOT NULL"
+        f" WHERE k.telegram_user_id IS {'NOT ' if linked else ''}NULL AND {where}"
     )
-    params: list[object] = []
-    if audience.kind != "registered":  # a reminder of one's own registration is not an announcement
+    # A reminder of one's own registration is not an announcement; the unlinked have no
+    # subscription to speak of.
+    if linked and audience.kind != "registered":
         sql += " AND k.subscribed = 1"
     if audience.kind == "province":
         sql += " AND c.province_code = ?"
@@ -105,6 +112,12 @@ def count_recipients(db: sqlite_utils.Database, audience: Audience) -> int:
     return db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
 
 
+def count_unlinked(db: sqlite_utils.Database, audience: Audience) -> int:
+    """Cadres of the audience who have not linked Telegram: the announcement misses them."""
+    sql, params = _recipient_sql(audience, linked=False)
+    return db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+
+
 def create_broadcast(
     db: sqlite_utils.Database,
     text: str,
@@ -115,8 +128,10 @@ def create_broadcast(
     created_by: int | None = None,
     kind: str = "announcement",
     progress: tuple[int, int] | None = None,
+    actor_label: str = "",
 ) -> tuple[int, int]:
-    """The broadcast and its deliveries, in one transaction; returns (id, recipients)."""
+    """The broadcast, its deliveries and (for an announcement) its line in the audit
+    trail, in one transaction; returns (id, recipients)."""
     chat, message = progress or (None, None)
     with db.conn:
         broadcast_id = (
@@ -142,6 +157,17 @@ def create_broadcast(
             {"broadcast_id": broadcast_id, "cadre_id": cadre, "chat_id": chat_id}
             for cadre, chat_id in people
         )
+        if kind == "announcement":  # reminders are the bot's own
+            detail = {
+                "thông báo": broadcast_id,
+                "nhóm": audience.kind,
+                "người nhận": len(people),
+                "chưa liên kết": count_unlinked(db, audience),
+            }
+            if course_code:
+                detail["khóa học"] = course_code
+            audit.record(db, "broadcast", detail, actor=created_by, actor_label=actor_label,
+                         scope=audience.within)  # fmt: skip
     return broadcast_id, len(people)
 
 
@@ -223,28 +249,49 @@ class Scheduled:
     scheduled_at: str
     recipients: int
     text: str
+    within: Scope  # the scope it was sent in: only coordinators holding it may cancel
 
 
 def scheduled_broadcasts(db: sqlite_utils.Database) -> list[Scheduled]:
     """Announcements waiting for their time, soonest first."""
     rows = db.execute(
-        "SELECT b.id, b.scheduled_at, count(d.cadre_id), b.text FROM broadcasts b"
+        "SELECT b.id, b.scheduled_at, count(d.cadre_id), b.text, b.audience FROM broadcasts b"
         " LEFT JOIN deliveries d ON d.broadcast_id = b.id"
         " WHERE b.status = 'scheduled' AND b.kind = 'announcement'"
         " GROUP BY b.id ORDER BY b.scheduled_at, b.id"
     ).fetchall()
-    return [Scheduled(*row) for row in rows]
+    return [Scheduled(*row[:4], _within(row[4])) for row in rows]
 
 
-def cancel(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime) -> bool:
-    """Cancel a broadcast not yet started; False if it is sending, done or unknown."""
+def _within(audience_json: str) -> Scope:
+    """An audience stored before scopes existed was the whole country's."""
+    return Scope.parse(json.loads(audience_json).get("within", "national"))
+
+
+def cancel(
+    db: sqlite_utils.Database,
+    broadcast_id: int,
+    now: dt.datetime,
+    allowed: Callable[[Scope], bool] = lambda _scope: True,
+    actor: int | None = None,
+    actor_label: str = "",
+) -> bool:
+    """Cancel an announcement not yet started, if `allowed` its scope; False if it is
+    sending, done, unknown or not the canceller's. The trail has it in the same commit."""
     with db.conn:
-        cursor = db.execute(
-            "UPDATE broadcasts SET status = 'cancelled', finished_at = ?"
-            " WHERE id = ? AND status = 'scheduled'",
+        row = db.execute(
+            "SELECT audience FROM broadcasts WHERE id = ? AND status = 'scheduled'",
+            [broadcast_id],
+        ).fetchone()
+        if row is None or not allowed(within := _within(row[0])):
+            return False
+        db.execute(
+            "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ?",
             [now.isoformat(timespec="seconds"), broadcast_id],
         )
-    return cursor.rowcount > 0
+        audit.record(db, "broadcast.cancel", {"thông báo": broadcast_id}, actor=actor,
+                     actor_label=actor_label, scope=within.key())  # fmt: skip
+    return True
 
 
 def create_reminders(

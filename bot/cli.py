@@ -281,7 +281,7 @@ def import_command(config_path: Path | None, dry_run: bool, kind: str, file: Pat
             click.echo("Chạy thử (--dry-run): chưa ghi gì vào cơ sở dữ liệu.")
             return
         try:
-            counts = database.call(importer.apply_import, plan)
+            counts = database.call(importer.apply_import, plan, file.name)
         except importer.ImportRejected as exc:  # the database changed since the check
             click.echo(importer.format_errors(exc.errors))
             raise UserError(f"{exc} Sửa rồi nhập lại.") from None
@@ -386,9 +386,13 @@ def broadcast(
         else:
             text = f"📢 <b>Thông báo</b>\n\n{escape(message)}"
         total = database.call(broadcasts.count_recipients, chosen)
+        unlinked = database.call(broadcasts.count_unlinked, chosen)
         click.echo(to_plain(text))
         when = f"lúc {at.astimezone(VIETNAM):%H:%M %d/%m/%Y}" if at else "ngay"
-        click.echo(f"\n— Người nhận: {total}; gửi {when}.")
+        click.echo(
+            f"\n— Người nhận: {total} (đã liên kết Telegram); chưa liên kết, sẽ không nhận: "
+            f"{unlinked}; gửi {when}."
+        )
         if total == 0:
             raise UserError("Không có ai trong nhóm này đang nhận thông báo; chưa xếp gì.")
         if not yes and not click.confirm("Xếp thông báo này vào hàng gửi?", default=False):

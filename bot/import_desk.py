@@ -73,8 +73,11 @@ class ImportDesk:
         kind = _kind_from_caption(caption) or _kind_from_headers(sheet.headers)
         if kind is None:
             return [Reply(_ASK_KIND)]
+        scope = self.roles.scope_of(user.id)
         plan = await self.db.run(
-            importer.plan_import, kind, sheet.rows, sheet.headers, sheet.header_row
+            lambda db: importer.plan_import(
+                db, kind, sheet.rows, sheet.headers, sheet.header_row, scope=scope
+            )
         )
         title = escape(importer.SPECS[kind].title)
         if plan.errors:
@@ -108,7 +111,7 @@ class ImportDesk:
         if (
             pending is None
             or pending.user_id != user.id
-            or not self.roles.is_coordinator(user.id)
+            or self.roles.scope_of(user.id) != pending.plan.scope  # a role changed meanwhile
             or time.monotonic() - pending.created > PREVIEW_TTL
         ):
             return [Reply(EXPIRED)]
@@ -116,7 +119,9 @@ class ImportDesk:
         if choice != "ok":
             return [Reply(f"Đã hủy, không ghi gì từ {escape(pending.filename)}.")]
         try:
-            counts = await self.db.run(importer.apply_import, pending.plan)
+            counts = await self.db.run(
+                importer.apply_import, pending.plan, pending.filename, user.id, user.first_name
+            )
         except importer.ImportRejected as exc:  # the database changed since the preview
             shown = importer.format_errors(exc.errors, limit=ERRORS_SHOWN)
             return [Reply(f"Chưa ghi gì: dữ liệu đã thay đổi từ lúc xem trước.\n\n{escape(shown)}")]

@@ -24,10 +24,12 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from bot import audit
 from bot.clock import vietnam_today
 from bot.communes import LEVELS
 from bot.normalize import fold
 from bot.phone import normalize_phone
+from bot.roles import NATIONAL, Scope
 from bot.roster import STATUS_LABELS
 from bot.spreadsheet import write_rows
 from bot.units import search_key
@@ -81,6 +83,7 @@ class ImportPlan:
     source: tuple[list[dict[str, str]], list[str], int] = field(
         repr=False, default_factory=lambda: ([], [], 1)
     )
+    scope: Scope = NATIONAL  # whose import it is: checked again at write time
 
     @property
     def ok(self) -> bool:
@@ -261,6 +264,18 @@ class Refs:
     cadres: dict[str, int] = field(default_factory=dict)  # +84 phone -> id
     course_starts: dict[str, str] = field(default_factory=dict)  # code -> ISO start date
     today: str = ""  # ISO, Vietnam time: no record is completed after it
+    # The importer's scope: rows outside it are errors (bot.roles).
+    scope: Scope = NATIONAL
+    province_of: dict[int, int] = field(default_factory=dict)  # commune -> province
+    cadre_communes: dict[str, int] = field(default_factory=dict)  # +84 phone -> commune
+    course_owners: dict[str, int | None] = field(default_factory=dict)  # code -> province
+
+    def in_scope(self, commune_code: int) -> bool:
+        if self.scope.kind == "national":
+            return True
+        if self.scope.kind == "province":
+            return self.province_of.get(commune_code) == self.scope.code
+        return commune_code == self.scope.code
 
 
 Resolver = Callable[[dict[str, object], Refs], list[tuple[str, str]]]
@@ -283,6 +298,20 @@ def _commune_exists(values: dict[str, object], refs: Refs, name: str) -> list[tu
     code = values.get(name)
     if code is not None and code not in refs.communes:
         return [(name, f"không có xã nào mã {code} trong danh mục")]
+    if isinstance(code, int) and not refs.in_scope(code):
+        return [(name, f"xã mã {code} ({refs.communes[code]}) {OUTSIDE}")]
+    return []
+
+
+OUTSIDE = "ngoài phạm vi bạn phụ trách"
+
+
+def _cadre_in_scope(values: dict[str, object], refs: Refs) -> list[tuple[str, str]]:
+    """An existing cadre (by phone) of a commune outside the scope is not the importer's
+    to change, nor to move into their scope."""
+    commune = refs.cadre_communes.get(values.get("phone"))  # type: ignore[arg-type]
+    if commune is not None and not refs.in_scope(commune):
+        return [("phone", f"cán bộ có số này thuộc xã {OUTSIDE}")]
     return []
 
 
@@ -303,11 +332,21 @@ def _resolve_criteria(values: dict[str, object], refs: Refs) -> list[tuple[str, 
 
 
 def _resolve_cadres(values: dict[str, object], refs: Refs) -> list[tuple[str, str]]:
-    return _commune_exists(values, refs, "commune_code")
+    return _commune_exists(values, refs, "commune_code") + _cadre_in_scope(values, refs)
 
 
 def _resolve_courses(values: dict[str, object], refs: Refs) -> list[tuple[str, str]]:
+    """Dates in order; a province's coordinators keep their own courses (a new one is
+    theirs), commune coordinators import none."""
     problems = []
+    if refs.scope.kind == "commune":
+        problems.append(("code", "khóa học do điều phối viên cấp tỉnh hoặc trung ương nhập"))
+    elif refs.scope.kind == "province":
+        code = values.get("code")
+        owner = refs.course_owners.get(code, refs.scope.code)  # type: ignore[arg-type]
+        if owner != refs.scope.code:
+            problems.append(("code", f"khóa học mã «{code}» do nơi khác quản lý"))
+        values["province_code"] = refs.scope.code
     start, end = values.get("start_date"), values.get("end_date")
     deadline = values.get("registration_deadline")
     if start and end and end < start:
@@ -324,6 +363,7 @@ def _resolve_training(values: dict[str, object], refs: Refs) -> list[tuple[str, 
     if phone is not None:
         if phone in refs.cadres:
             values["cadre_id"] = refs.cadres[phone]
+            problems += _cadre_in_scope(values, refs)
         else:
             shown = _phone_text(phone)
             problems.append(("phone", f"không có cán bộ nào có số {shown} trong danh sách"))
@@ -428,7 +468,8 @@ SPECS: dict[str, Spec] = {
             key_columns=("phone",),
             resolve=_resolve_cadres,
             export_sql="SELECT full_name, position, commune_code, phone, meets_standard, missing,"
-            " deadline FROM cadres ORDER BY commune_code, full_name, id",
+            " deadline, telegram_user_id IS NOT NULL AS linked FROM cadres"
+            " ORDER BY commune_code, full_name, id",
             columns=(
                 Column("Họ và tên", "full_name", _text, True, example="Nguyễn Văn An",
                        note=_REQUIRED),
@@ -447,6 +488,11 @@ SPECS: dict[str, Spec] = {
                 Column("Hạn đạt chuẩn", "deadline", parse_date, render=_date_text,
                        example="31/12/2027",
                        note=_OPTIONAL + "Hạn phải đạt chuẩn. " + _DATE_NOTE),
+                # The office follows up who has not linked yet; an import ignores it.
+                Column("Đã liên kết Telegram", "linked", lambda _text: None, stored=False,
+                       render=_yes_no_text, example="Không",
+                       note="Chỉ để theo dõi khi xuất: Có nếu cán bộ đã liên kết tài khoản "
+                       "Telegram với trợ lý. Khi nhập, cột này được bỏ qua."),
             ),
         ),
         Spec(
@@ -545,8 +591,12 @@ def spec_for(kind: str) -> Spec:
 # --- planning -------------------------------------------------------------------------------
 
 
-def _refs(db: sqlite_utils.Database, spec: Spec) -> Refs:
-    refs = Refs(dict(db.execute("SELECT code, name FROM communes").fetchall()))
+def _refs(db: sqlite_utils.Database, spec: Spec, scope: Scope) -> Refs:
+    refs = Refs(dict(db.execute("SELECT code, name FROM communes").fetchall()), scope=scope)
+    if scope.kind != "national":
+        refs.province_of = dict(db.execute("SELECT code, province_code FROM communes"))
+        refs.cadre_communes = dict(db.execute("SELECT phone, commune_code FROM cadres"))
+        refs.course_owners = dict(db.execute("SELECT code, province_code FROM courses"))
     if spec.kind == "training":
         refs.course_starts = dict(db.execute("SELECT code, start_date FROM courses").fetchall())
         refs.courses = set(refs.course_starts)
@@ -614,6 +664,7 @@ def plan_import(
     rows: Sequence[Mapping[str, str]],
     headers: Sequence[str] | None = None,
     header_row: int = 1,
+    scope: Scope = NATIONAL,
 ) -> ImportPlan:
     """Check every row of `rows` (from `spreadsheet.read_sheet`) and compare with the db.
 
@@ -628,7 +679,7 @@ def plan_import(
     present = [c for c in spec.columns if c.field in by_field]
     missing_required = {c.field for c in spec.columns if c.required and c.field not in by_field}
     write_fields = [c.field for c in present if c.stored and c.field not in spec.key]
-    refs = _refs(db, spec)
+    refs = _refs(db, spec, scope)
     existing = _existing(db, spec, write_fields)
     header_of = {c.field: by_field.get(c.field, c.header) for c in spec.columns}
 
@@ -672,6 +723,8 @@ def plan_import(
             continue
         seen[key] = number
         record = {f: values[f] for f in (*spec.key, *write_fields)}
+        if "province_code" in values:  # a province's course (bot.roles): every row has it
+            record["province_code"] = values["province_code"]
         current = existing.get(key)
         new = tuple(record[f] for f in write_fields)
         if current is None:
@@ -698,11 +751,19 @@ def plan_import(
         count["change"],
         count["same"],
         source=([dict(r) for r in rows], list(headers), header_row),
+        scope=scope,
     )
 
 
-def apply_import(db: sqlite_utils.Database, plan: ImportPlan) -> ImportCounts:
-    """Write the plan in one transaction, all or nothing; refuses a plan with errors.
+def apply_import(
+    db: sqlite_utils.Database,
+    plan: ImportPlan,
+    filename: str = "",
+    actor: int | None = None,
+    actor_label: str = "",
+) -> ImportCounts:
+    """Write the plan in one transaction, all or nothing, with its line in the audit
+    trail (bot.audit); refuses a plan with errors.
 
     The rows are checked again inside the transaction, because the database may have
     changed since the plan was shown (a course removed, a cadre added by the bot).
@@ -715,7 +776,7 @@ def apply_import(db: sqlite_utils.Database, plan: ImportPlan) -> ImportCounts:
         raise RuntimeError("apply_import must own its transaction")
     conn.execute("BEGIN IMMEDIATE")
     with conn:  # commits, or rolls back on any exception
-        fresh = plan_import(db, plan.kind, *plan.source)
+        fresh = plan_import(db, plan.kind, *plan.source, scope=plan.scope)
         if fresh.errors:
             raise ImportRejected(fresh.errors)
         writes = [p.record for p in fresh.planned if p.action != "same"]
@@ -723,7 +784,17 @@ def apply_import(db: sqlite_utils.Database, plan: ImportPlan) -> ImportCounts:
             fields = list(writes[0])
             sql, order = _write_sql(spec, fields)
             conn.executemany(sql, ([record[f] for f in order] for record in writes))
-    return fresh.counts
+        counts = fresh.counts
+        detail = {
+            "loại": spec.title,
+            "tệp": filename,
+            "thêm": counts.added,
+            "cập nhật": counts.changed,
+            "giữ nguyên": counts.unchanged,
+        }
+        audit.record(db, "import", detail, actor=actor, actor_label=actor_label,
+                     scope=plan.scope.key())  # fmt: skip
+    return counts
 
 
 def _write_sql(spec: Spec, fields: list[str]) -> tuple[str, list[str]]:
