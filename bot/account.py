@@ -98,8 +98,14 @@ async def contact(
         for chat_id in roles.first_responsible(cadre.commune_code):
             outbox.enqueue(store, chat_id, Reply(views.relinked(cadre), ((undo,),)), now)
         detail = {"hồ sơ": cadre_id, "từ tài khoản": previous, "sang tài khoản": user.id}
-        audit.record(store, "relink", detail, actor=user.id, actor_label="cán bộ tự liên kết",
-                     scope=f"commune:{cadre.commune_code}")  # fmt: skip
+        audit.record(
+            store,
+            "relink",
+            detail,
+            actor=user.id,
+            actor_label="cán bộ tự liên kết",
+            scope=f"commune:{cadre.commune_code}",
+        )
 
     outcome = await db.run(roster.link, phone, user.id, moved) if phone else "unknown_phone"
     if outcome == "unknown_phone":
@@ -119,8 +125,14 @@ async def undo_relink(db: Database, value: str, user: User, roles: Roles) -> lis
         if not roles.covers(user.id, commune_code):
             return False
         detail = {"hồ sơ": cadre_id, "lần chuyển": relink}
-        audit.record(store, "relink.undo", detail, actor=user.id, actor_label=user.first_name,
-                     scope=f"commune:{commune_code}")  # fmt: skip
+        audit.record(
+            store,
+            "relink.undo",
+            detail,
+            actor=user.id,
+            actor_label=user.first_name,
+            scope=f"commune:{commune_code}",
+        )
         return True
 
     cadre = await db.run(roster.undo_relink, relink, user.id, now_iso(), allowed)

@@ -104,6 +104,15 @@ ACTIONS = (
         "chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True, national=True
     ),
     ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True, national=True),
+    ActionSpec(
+        "dieuphoivien",
+        "Điều phối viên trong phạm vi của bạn: thêm, gỡ",
+        "dieuphoivien",
+        coordinator=True,
+    ),
+    ActionSpec(
+        "nhatky", "Nhật ký thao tác của điều phối viên", "nhatky", coordinator=True, national=True
+    ),
 )
 BY_ID = {spec.id: spec for spec in ACTIONS}
 SOCIAL = frozenset({"camon", "chao", "trochuyen"})

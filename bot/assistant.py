@@ -23,6 +23,7 @@ from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
 from bot.clock import now_iso
 from bot.config import Config
+from bot.coordinators_desk import CoordinatorsDesk
 from bot.db import Database
 from bot.entry_draft import EntryDesk
 from bot.helpdesk import HelpDesk
@@ -166,6 +167,7 @@ class Assistant:
             config, database, self.roles, lambda: self.knowledge, self._answered_by
         )
         self.drafting = EntryDesk(config, database, self.roles, lambda: self.knowledge, self._apply)
+        self.coordinators = CoordinatorsDesk(database, self.roles)
         # Desks that wait for a person's next message (a line of a dialogue), in order.
         self._dialogues = (self.announcements, self.helpdesk, self.drafting)
         # Each person's last question answered from the FAQ, and with which entry: a 👎 on
@@ -205,6 +207,8 @@ class Assistant:
             "dangkykhoahoc": lambda ask: self.announcements.registrations(ask.args, ask.user),
             "chuatraloi": lambda ask: self.review.queue(ask.user),
             "reload": self._reload,
+            "dieuphoivien": lambda ask: self.coordinators.manage(ask.args, ask.user),
+            "nhatky": lambda ask: self.coordinators.trail(ask.args, ask.user),
         }
         self._commands = {spec.command: spec.id for spec in ACTIONS if spec.command}
         self._buttons: dict[str, ButtonHandler] = {
@@ -227,6 +231,7 @@ class Assistant:
             "uq": self.review.button,
             "hn": self.drafting.button,
             "rl": lambda value, user, _m: account.undo_relink(db, value, user, self.roles),
+            "dp": self.coordinators.button,
         }
 
     def _use(self, knowledge: Knowledge, matcher: Matcher) -> None:

@@ -46,7 +46,7 @@ class AuditEntry:
         """One readable line: when, who, what, the details."""
         who = f"{self.actor_label} ({self.actor})" if self.actor else self.actor_label
         details = "; ".join(f"{k}: {_shown(v)}" for k, v in self.detail.items())
-        where = f" [{self.scope}]" if self.scope else ""
+        where = f" [{_scope_words(self.scope)}]" if self.scope else ""
         return f"{local_time(self.at)} — {who} — {ACTIONS.get(self.action, self.action)}{where}" + (
             f" — {details}" if details else ""
         )
@@ -107,6 +107,14 @@ def entries(
         params.append(limit)
     rows = db.execute(sql + " ORDER BY id", params).fetchall()
     return [AuditEntry(*row[:6], json.loads(row[6])) for row in rows]
+
+
+def _scope_words(key: str) -> str:
+    """'national' -> 'toàn quốc', 'province:79' -> 'tỉnh 79', 'commune:27610' -> 'xã 27610'."""
+    kind, _, code = key.partition(":")
+    return {"national": "toàn quốc", "province": f"tỉnh {code}", "commune": f"xã {code}"}.get(
+        kind, key
+    )
 
 
 def _shown(value: object) -> str:

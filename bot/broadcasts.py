@@ -166,8 +166,14 @@ def create_broadcast(
             }
             if course_code:
                 detail["khóa học"] = course_code
-            audit.record(db, "broadcast", detail, actor=created_by, actor_label=actor_label,
-                         scope=audience.within)  # fmt: skip
+            audit.record(
+                db,
+                "broadcast",
+                detail,
+                actor=created_by,
+                actor_label=actor_label,
+                scope=audience.within,
+            )
     return broadcast_id, len(people)
 
 
@@ -289,8 +295,14 @@ def cancel(
             "UPDATE broadcasts SET status = 'cancelled', finished_at = ? WHERE id = ?",
             [now.isoformat(timespec="seconds"), broadcast_id],
         )
-        audit.record(db, "broadcast.cancel", {"thông báo": broadcast_id}, actor=actor,
-                     actor_label=actor_label, scope=within.key())  # fmt: skip
+        audit.record(
+            db,
+            "broadcast.cancel",
+            {"thông báo": broadcast_id},
+            actor=actor,
+            actor_label=actor_label,
+            scope=within.key(),
+        )
     return True
 
 

@@ -69,11 +69,15 @@ def _say_database(config: Config, *, create: bool = False) -> None:
 
 @contextlib.contextmanager
 def _database(config: Config, *, create: bool = False) -> Iterator[Database]:
+    from bot import roles
+
     _say_database(config, create=create)
     try:
         database = Database(config.database)
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
+    # Every command sees the config's coordinators as the national roles they are.
+    database.call(roles.bootstrap, config.coordinators)
     try:
         yield database
     finally:
@@ -470,6 +474,120 @@ def restore(config_path: Path | None, file: Path, yes: bool) -> None:
     except BackupError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"Đã khôi phục {config.database} từ {file}.")
+
+
+# --- coordinators: roles and the audit trail ----------------------------------------------
+
+
+@main.group(help="Vai điều phối viên: toàn quốc, tỉnh (mã tỉnh) hoặc xã (mã xã).")
+def roles() -> None:
+    pass
+
+
+@roles.command("list", help="Liệt kê mọi vai điều phối viên.")
+@CONFIG_OPTION
+def roles_list(config_path: Path | None) -> None:
+    from bot import roles as role_store
+
+    config = _config(config_path)
+    with _database(config) as database:
+        held = database.call(role_store.all_roles)
+        labels = [database.call(role_store.scope_label, r.scope) for r in held]
+    if not held:
+        click.echo("Chưa có điều phối viên nào.")
+    for role, label in zip(held, labels, strict=True):
+        source = {"config": "tệp cấu hình", "chat": "giao trong Telegram", "cli": "máy chủ"}
+        click.echo(f"{role.user_id}\t{label}\t({source.get(role.source, role.source)})")
+
+
+@roles.command("add", help="Giao vai cho PERSON (mã Telegram, hoặc SĐT của cán bộ đã liên kết).")
+@CONFIG_OPTION
+@click.argument("person")
+@click.option("--national", "national", is_flag=True, help="Phạm vi toàn quốc.")
+@click.option("--province", type=int, help="Phạm vi một tỉnh, thành phố (mã tỉnh).")
+@click.option("--commune", type=int, help="Phạm vi một xã, phường, đặc khu (mã xã).")
+def roles_add(
+    config_path: Path | None,
+    person: str,
+    national: bool,
+    province: int | None,
+    commune: int | None,
+) -> None:
+    from bot import roles as role_store
+    from bot.coordinators_desk import resolve_person
+
+    chosen = [s for s in (national, province is not None, commune is not None) if s]
+    if len(chosen) != 1:
+        raise UserError("Cần đúng một trong: --national, --province MÃ, --commune MÃ.")
+    scope = (
+        role_store.NATIONAL
+        if national
+        else role_store.Scope("province", province)
+        if province is not None
+        else role_store.Scope("commune", commune)
+    )
+    config = _config(config_path)
+    with _database(config) as database:
+        user_id = _person(database, resolve_person, person)
+        held = database.call(role_store.Roles.load)
+        try:
+            database.call(
+                lambda db: role_store.grant(db, held, user_id, scope, by=None, source="cli")
+            )
+        except role_store.RoleError as exc:
+            raise UserError(str(exc)) from None
+        label = database.call(role_store.scope_label, scope)
+    click.echo(f"Đã giao vai điều phối viên cho {user_id}, phạm vi: {label}.")
+    click.echo("Bot đang chạy nhận thay đổi trong vài giây.")
+
+
+@roles.command("remove", help="Gỡ vai của PERSON (mã Telegram, hoặc SĐT đã liên kết).")
+@CONFIG_OPTION
+@click.argument("person")
+def roles_remove(config_path: Path | None, person: str) -> None:
+    from bot import roles as role_store
+    from bot.coordinators_desk import resolve_person
+
+    config = _config(config_path)
+    with _database(config) as database:
+        user_id = _person(database, resolve_person, person)
+        held = database.call(role_store.Roles.load)
+        try:
+            database.call(lambda db: role_store.revoke(db, held, user_id, by=None))
+        except role_store.RoleError as exc:
+            raise UserError(str(exc)) from None
+    click.echo(f"Đã gỡ vai điều phối viên của {user_id}.")
+
+
+def _person(database: Database, resolve, text: str) -> int:
+    user_id = database.call(resolve, text)
+    if user_id is None:
+        raise UserError(
+            f"Không tìm thấy «{text}»: dùng mã Telegram (người đó gõ /id), hoặc số điện thoại "
+            "của cán bộ đã liên kết Telegram."
+        )
+    return user_id
+
+
+@main.command(help="In nhật ký thao tác của điều phối viên (cũ trước, mới sau).")
+@CONFIG_OPTION
+@click.option("--since", "since_text", help="Từ ngày, ví dụ 01/12/2026 hoặc 2026-12-01.")
+def audit(config_path: Path | None, since_text: str | None) -> None:
+    from bot import audit as trail
+    from bot.coordinators_desk import parse_day, start_of_day
+
+    since = None
+    if since_text:
+        day = parse_day(since_text)
+        if day is None:
+            raise UserError("Ngày phải có dạng 01/12/2026 hoặc 2026-12-01.")
+        since = start_of_day(day)
+    config = _config(config_path)
+    with _database(config) as database:
+        found = database.call(trail.entries, since)
+    for entry in found:
+        click.echo(entry.line())
+    click.echo(f"— {len(found)} dòng.", err=True)
 
 
 def route_json(question: str, route: Route) -> dict:

@@ -269,9 +269,16 @@ class HelpDesk:
             return Reply(header + render_answer(entry), ((details,), self._rating(done)))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "faq", to_asker, now_iso(), None, entry.id,
+            tickets.finish,
+            ticket.id,
+            user.id,
+            "faq",
+            to_asker,
+            now_iso(),
+            None,
+            entry.id,
             user.first_name,
-        )  # fmt: skip
+        )
         said = self._finished(done, ticket, user, CLOSED_FAQ, question=escape(entry.question))
         return self._with_learning(said, done, user, (entry.id,))
 
@@ -280,9 +287,16 @@ class HelpDesk:
             return Reply(OUT_OF_SCOPE.format(id=done.id, question=_q(done.question)))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "out_of_scope", to_asker, now_iso(), None, None,
+            tickets.finish,
+            ticket.id,
+            user.id,
+            "out_of_scope",
+            to_asker,
+            now_iso(),
+            None,
+            None,
             user.first_name,
-        )  # fmt: skip
+        )
         return self._finished(done, ticket, user, CLOSED_OUT)
 
     async def _show(self, ticket: Ticket, _user: User, _extra: str) -> list[Reply]:
@@ -307,9 +321,16 @@ class HelpDesk:
             return Reply(body, (self._rating(done),))
 
         done = await self.db.run(
-            tickets.finish, ticket.id, user.id, "reply", to_asker, now_iso(), text.strip(), None,
+            tickets.finish,
+            ticket.id,
+            user.id,
+            "reply",
+            to_asker,
+            now_iso(),
+            text.strip(),
+            None,
             user.first_name,
-        )  # fmt: skip
+        )
         said = self._finished(done, ticket, user, ANSWER_SENT)
         return self._with_learning(said, done, user, ticket.candidates[:3], new_entry=True)
 

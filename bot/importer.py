@@ -792,8 +792,9 @@ def apply_import(
             "cập nhật": counts.changed,
             "giữ nguyên": counts.unchanged,
         }
-        audit.record(db, "import", detail, actor=actor, actor_label=actor_label,
-                     scope=plan.scope.key())  # fmt: skip
+        audit.record(
+            db, "import", detail, actor=actor, actor_label=actor_label, scope=plan.scope.key()
+        )
     return counts
 
 

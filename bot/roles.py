@@ -12,6 +12,7 @@ the same transaction; `Roles` answers the questions the desks ask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -197,9 +198,11 @@ def grant(
     by: int | None,
     by_label: str = "",
     source: str = "chat",
+    then: Callable[[sqlite_utils.Database], None] | None = None,
 ) -> list[Role]:
     """Give `user_id` the role `scope`, as `by` (None: the server, which may do anything).
-    `by` may only give scopes within their own, and only change roles within it."""
+    `by` may only give scopes within their own, and only change roles within it. `then`
+    runs in the same transaction (a welcome message queued, say)."""
     check_exists(db, scope)
     if by is not None:
         mine = roles.scope_of(by)

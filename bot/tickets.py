@@ -265,8 +265,14 @@ def finish(
         if faq_entry:
             detail["mục FAQ"] = faq_entry
         where = f"commune:{ticket.commune_code}" if ticket.commune_code else None
-        audit.record(db, "ticket.answer", detail, actor=coordinator_id,
-                     actor_label=coordinator_name, scope=where)  # fmt: skip
+        audit.record(
+            db,
+            "ticket.answer",
+            detail,
+            actor=coordinator_id,
+            actor_label=coordinator_name,
+            scope=where,
+        )
     return ticket
 
 
