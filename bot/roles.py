@@ -227,6 +227,8 @@ def grant(
         if previous:
             detail["trước đó"] = previous
         audit.record(db, "role.grant", detail, actor=by, actor_label=by_label, scope=scope.key())
+        if then is not None:
+            then(db)
     return all_roles(db)
 
 
@@ -241,12 +243,12 @@ def revoke(
     current = roles.role_of(user_id)
     if current is None:
         raise RoleError(f"Mã Telegram {user_id} không giữ vai điều phối viên nào.")
-    if current.source == "config":
-        raise RoleError("Tài khoản này được khai trong tệp cấu hình: sửa tệp cấu hình để gỡ.")
     if by is not None:
         mine = roles.scope_of(by)
         if mine is None or not roles.contains(mine, current.scope):
             raise RoleError("Người này giữ vai ngoài phạm vi của bạn.")
+    if current.source == "config":
+        raise RoleError("Tài khoản này được khai trong tệp cấu hình: sửa tệp cấu hình để gỡ.")
     with db.conn:
         db.conn.execute("DELETE FROM roles WHERE user_id = ?", [user_id])
         detail = {"người bị gỡ": user_id, "phạm vi": scope_label(db, current.scope)}
