@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from bot import audit, communes, courses, outbox, roster, views
+from bot import audit, communes, courses, invites, outbox, roster, views
 from bot.actions import BY_ID
 from bot.clock import now_iso, vietnam_today
 from bot.courses import Course
 from bot.db import Database
+from bot.invites import Invite
 from bot.normalize import Lexicon
 from bot.phone import normalize_phone
 from bot.replies import Button, Reply, User, button_number, rows
@@ -29,6 +30,22 @@ ASK_CONTACT = (
 NOT_OWN_CONTACT = (
     "Trợ lý chỉ nhận số điện thoại của chính bạn, gửi bằng nút "
     f"<b>{SHARE_CONTACT}</b> (gõ /lienket). Chưa có gì được liên kết."
+)
+NOT_IN_COMMUNE = (
+    "Số điện thoại của bạn chưa có trong danh sách cán bộ của {commune}, nên chưa có gì được "
+    "liên kết. Bạn liên hệ cán bộ phụ trách nông thôn mới của xã để được bổ sung, rồi mở lại "
+    "đường dẫn mời."
+)
+INVITED = (
+    "Chào bạn! Đây là lời mời liên kết tài khoản Telegram với danh sách cán bộ của "
+    "<b>{commune}</b>.\n\nBấm nút <b>📱 Chia sẻ số điện thoại</b> bên dưới: trợ lý đối chiếu "
+    "số của bạn với danh sách của xã, rồi bạn xem được hồ sơ đào tạo, tình hình xã và nhận "
+    "thông báo khóa học. Số điện thoại chỉ dùng để đối chiếu."
+)
+BAD_INVITE = (
+    "Đường dẫn mời này không hợp lệ hoặc đã hết hạn, nên trợ lý chưa liên kết gì. Bạn vẫn có "
+    "thể gõ /lienket để liên kết bằng số điện thoại, hoặc xin cán bộ phụ trách một đường dẫn "
+    "mới."
 )
 UNKNOWN_PHONE = (
     "Số điện thoại của bạn chưa có trong danh sách cán bộ, nên chưa có gì được liên kết.\n\n"
@@ -78,8 +95,10 @@ async def contact(
     contact_user_id: int | None,
     user: User,
     roles: Roles,
+    invite: Invite | None = None,
 ) -> list[Reply]:
-    """A shared contact: accepted only when Telegram says it is the sender's own."""
+    """A shared contact: accepted only when Telegram says it is the sender's own; after an
+    invitation, matched against that commune's roster only."""
     if contact_user_id != user.id:
         return [Reply(NOT_OWN_CONTACT)]
     phone = normalize_phone(phone_number)
@@ -107,9 +126,16 @@ async def contact(
             scope=f"commune:{cadre.commune_code}",
         )
 
-    outcome = await db.run(roster.link, phone, user.id, moved) if phone else "unknown_phone"
+    commune_code = invite.commune_code if invite else None
+    outcome = (
+        await db.run(roster.link, phone, user.id, moved, commune_code) if phone else "unknown_phone"
+    )
     if outcome == "unknown_phone":
+        if invite:
+            return [Reply(NOT_IN_COMMUNE.format(commune=escape(invite.commune)))]
         return [Reply(UNKNOWN_PHONE)]
+    if invite:
+        await db.run(invites.used, invite.token)
     cadre = await db.run(roster.cadre_by_user, user.id)
     return [Reply(views.linked(cadre, moved=outcome == "relinked"))]
 

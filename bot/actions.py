@@ -110,6 +110,7 @@ ACTIONS = (
         "dieuphoivien",
         coordinator=True,
     ),
+    ActionSpec("moi", "Đường dẫn và mã QR mời cán bộ một xã liên kết", "moi", coordinator=True),
     ActionSpec(
         "nhatky", "Nhật ký thao tác của điều phối viên", "nhatky", coordinator=True, national=True
     ),

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot import account, audit, communes, enrolment, feedback, roles
+from bot import account, audit, communes, enrolment, feedback, invites, roles
 from bot.account import COORDINATORS_ONLY
 from bot.actions import ACTIONS, BY_ID, MAIN_KEYBOARD, menu
 from bot.announce import AnnounceDesk
@@ -28,6 +28,7 @@ from bot.db import Database
 from bot.entry_draft import EntryDesk
 from bot.helpdesk import HelpDesk
 from bot.import_desk import ImportDesk
+from bot.invites import Invite
 from bot.knowledge import (
     Entry,
     Knowledge,
@@ -168,6 +169,10 @@ class Assistant:
         )
         self.drafting = EntryDesk(config, database, self.roles, lambda: self.knowledge, self._apply)
         self.coordinators = CoordinatorsDesk(database, self.roles)
+        # For invitation links; the running bot sets it from Telegram (bot.telegram_app).
+        self.bot_username = config.telegram.bot_username
+        # Who opened an invitation link, and which it was, until they share their contact.
+        self._invited: dict[int, tuple[float, Invite]] = {}
         # Desks that wait for a person's next message (a line of a dialogue), in order.
         self._dialogues = (self.announcements, self.helpdesk, self.drafting)
         # Each person's last question answered from the FAQ, and with which entry: a 👎 on
@@ -209,6 +214,7 @@ class Assistant:
             "reload": self._reload,
             "dieuphoivien": lambda ask: self.coordinators.manage(ask.args, ask.user),
             "nhatky": lambda ask: self.coordinators.trail(ask.args, ask.user),
+            "moi": lambda ask: self.coordinators.invite(ask.args, ask.user, self.bot_username),
         }
         self._commands = {spec.command: spec.id for spec in ACTIONS if spec.command}
         self._buttons: dict[str, ButtonHandler] = {
@@ -326,7 +332,12 @@ class Assistant:
         self, phone_number: str, contact_user_id: int | None, user: User
     ) -> list[Reply]:
         """A phone number shared with Telegram's contact button."""
-        replies = await account.contact(self.db, phone_number, contact_user_id, user, self.roles)
+        until, invite = self._invited.pop(user.id, (0.0, None))
+        if until < time.monotonic():
+            invite = None
+        replies = await account.contact(
+            self.db, phone_number, contact_user_id, user, self.roles, invite
+        )
         replies = [replace(r, keyboard=MAIN_KEYBOARD) for r in replies]
         deadline, then = self._after_link.pop(user.id, (0.0, None))
         if then and deadline >= time.monotonic() and await account.is_linked(self.db, user):
@@ -358,8 +369,23 @@ class Assistant:
     # --- actions ---------------------------------------------------------------------
 
     async def _start(self, ask: Ask) -> list[Reply]:
+        """/start, or /start TOKEN from an invitation link (bot.invites)."""
+        if ask.args:
+            invite = await self.db.run(invites.valid, ask.args.split()[0])
+            if invite is None:
+                return [Reply(account.BAD_INVITE, keyboard=MAIN_KEYBOARD)]
+            self._forget_invitations()
+            if len(self._invited) < _WAITING_LIMIT:
+                self._invited[ask.user.id] = (time.monotonic() + _WAITING_SECONDS, invite)
+            text = account.INVITED.format(commune=escape(invite.commune))
+            return [Reply(text, contact_button=account.SHARE_CONTACT)]
         name = f" {escape(ask.user.first_name)}" if ask.user.first_name else ""
         return [Reply(GREETING.format(name=name), keyboard=MAIN_KEYBOARD)]
+
+    def _forget_invitations(self) -> None:
+        now = time.monotonic()
+        for user_id in [u for u, (until, _) in self._invited.items() if until < now]:
+            del self._invited[user_id]
 
     async def _help(self, ask: Ask) -> list[Reply]:
         coordinator = self.roles.is_coordinator(ask.user.id)

@@ -29,6 +29,7 @@ ACTIONS = {
     "entry.add": "Thêm mục FAQ",
     "relink": "Hồ sơ chuyển sang tài khoản khác",
     "relink.undo": "Trả hồ sơ về tài khoản cũ",
+    "invite": "Tạo lời mời liên kết",
 }
 
 

@@ -569,6 +569,52 @@ def _person(database: Database, resolve, text: str) -> int:
     return user_id
 
 
+@main.command(help="Tạo đường dẫn mời cán bộ một xã liên kết Telegram, kèm ảnh mã QR.")
+@CONFIG_OPTION
+@click.option("--commune", "commune_code", type=int, required=True, help="Mã xã.")
+@click.option(
+    "--qr",
+    "qr_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ghi mã QR ra tệp .png (mặc định: moi-lien-ket-MÃ_XÃ.png).",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 365),
+    default=30,
+    show_default=True,
+    help="Số ngày đường dẫn còn hiệu lực.",
+)
+@click.option(
+    "--bot", "bot_username", help="Tên bot (@…), nếu cấu hình chưa có telegram.bot_username."
+)
+def invite(
+    config_path: Path | None,
+    commune_code: int,
+    qr_file: Path | None,
+    days: int,
+    bot_username: str | None,
+) -> None:
+    from bot import communes, invites
+
+    config = _config(config_path)
+    username = (bot_username or config.telegram.bot_username or "").lstrip("@")
+    if not username:
+        raise UserError("Chưa biết tên bot: dùng --bot TÊN_BOT hoặc khai telegram.bot_username.")
+    with _database(config) as database:
+        if database.call(communes.commune_ref, commune_code) is None:
+            raise UserError(f"Không có xã, phường, đặc khu nào mã {commune_code}.")
+        made = database.call(lambda db: invites.create(db, commune_code, by=None, days=days))
+    link = made.link(username)
+    target = qr_file or Path(f"moi-lien-ket-{commune_code}.png")
+    try:
+        target.write_bytes(invites.qr_png(link))
+    except OSError as exc:
+        raise UserError(f"Không ghi được {target}: {exc}") from None
+    click.echo(f"Lời mời cho cán bộ {made.commune}, hiệu lực {days} ngày:\n{link}")
+    click.echo(f"Mã QR: {target}")
+
+
 @main.command(help="In nhật ký thao tác của điều phối viên (cũ trước, mới sau).")
 @CONFIG_OPTION
 @click.option("--since", "since_text", help="Từ ngày, ví dụ 01/12/2026 hoặc 2026-12-01.")

@@ -148,10 +148,16 @@ def commune_status(db: sqlite_utils.Database, code: int) -> CommuneStatus | None
     )
 
 
-def _ref(db: sqlite_utils.Database, code: int) -> CommuneRef:
+def commune_ref(db: sqlite_utils.Database, code: int) -> CommuneRef | None:
     row = db.execute(
         "SELECT c.code, c.name, p.name FROM communes c JOIN provinces p ON p.code = c.province_code"
         " WHERE c.code = ?",
         [code],
     ).fetchone()
-    return CommuneRef(*row)
+    return CommuneRef(*row) if row else None
+
+
+def _ref(db: sqlite_utils.Database, code: int) -> CommuneRef:
+    ref = commune_ref(db, code)
+    assert ref is not None, code  # codes here come from the table itself
+    return ref

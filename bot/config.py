@@ -40,6 +40,9 @@ class TelegramConfig:
     base_file_url: str = DEFAULT_BASE_FILE_URL
     webhook: WebhookConfig | None = None
     rate_limiter: bool = True
+    # The bot's @username, for invitation links made without Telegram (ntm-bot invite,
+    # the console); the running bot asks Telegram for it.
+    bot_username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,8 @@ def _build(raw: dict[str, Any], source: Path | None) -> Config:
             or DEFAULT_BASE_FILE_URL,
             webhook=_webhook(webhook) if webhook else None,
             rate_limiter=_bool(tg, "rate_limiter", "telegram.rate_limiter", True),
+            bot_username=(_opt_str(tg, "bot_username", "telegram.bot_username") or "").lstrip("@")
+            or None,
         ),
         database=_path(raw.get("database"), base, "database")
         or (base / DATABASE_NAME if source else defaults.database),

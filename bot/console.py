@@ -91,6 +91,10 @@ def render(reply: Reply, first_number: int = 1) -> str:
             number += 1
     if reply.contact_button:
         lines.append(f"  [{reply.contact_button}] (nút này chỉ có trên Telegram)")
+    for attachment in reply.attachments:
+        kind = "ảnh" if attachment.photo else "tệp"
+        size = f"{len(attachment.content):,}".replace(",", ".")
+        lines.append(f"  [Đính kèm {kind}: {attachment.filename}, {size} byte]")
     if reply.keyboard:
         keys = []
         for row in reply.keyboard:

@@ -9,12 +9,12 @@ import datetime as dt
 
 import sqlite_utils
 
-from bot import audit, outbox, roles, roster
+from bot import audit, communes, invites, outbox, roles, roster
 from bot.account import COORDINATORS_ONLY
-from bot.clock import VIETNAM, now_iso
+from bot.clock import VIETNAM, local_date, now_iso
 from bot.db import Database
 from bot.phone import normalize_phone
-from bot.replies import Button, Reply, User, button_number, rows
+from bot.replies import Attachment, Button, Reply, User, button_number, rows
 from bot.roles import NATIONAL, Role, RoleError, Roles, Scope
 from bot.telegram_html import escape
 
@@ -141,6 +141,43 @@ class CoordinatorsDesk:
         self.roles.replace(changed)
         return [Reply(f"Đã gỡ vai điều phối viên của <code>{person}</code>.")]
 
+    # --- /moi ---------------------------------------------------------------------------
+
+    async def invite(self, args: str, user: User, bot_username: str | None) -> list[Reply]:
+        """/moi [XÃ]: an invitation link and its QR code for a commune of one's scope."""
+        scope = self.roles.scope_of(user.id)
+        if scope is None:
+            return [Reply(COORDINATORS_ONLY)]
+        if not bot_username:
+            return [Reply(NO_USERNAME)]
+        query = args.strip()
+        if not query:
+            if scope.kind != "commune":
+                return [Reply(INVITE_HOW)]
+            found = [await self.db.run(communes.commune_ref, scope.code)]
+        elif query.isdigit():
+            found = [await self.db.run(communes.commune_ref, int(query))]
+        else:
+            found = await self.db.run(communes.find_communes, query)
+        found = [ref for ref in found if ref is not None]
+        if not found:
+            return [Reply(f"Không tìm thấy xã, phường nào «{escape(query)}».")]
+        if len(found) > 1:
+            names = "; ".join(
+                f"{escape(r.name)} – {escape(r.province)} (mã {r.code})" for r in found
+            )
+            return [Reply(f"Có nhiều đơn vị trùng tên, bạn gõ /moi kèm mã: {names}.")]
+        if not self.roles.covers(user.id, found[0].code):
+            return [Reply("Xã này ngoài phạm vi bạn phụ trách.")]
+        made = await self.db.run(
+            lambda db: invites.create(db, found[0].code, by=user.id, by_label=user.first_name)
+        )
+        link = made.link(bot_username)
+        until = local_date(made.expires_at)
+        text = INVITE.format(commune=escape(made.commune), link=link, until=until)
+        qr = Attachment(f"moi-lien-ket-{made.commune_code}.png", invites.qr_png(link), photo=True)
+        return [Reply(text, attachments=(qr,))]
+
     # --- /nhatky -----------------------------------------------------------------------
 
     async def trail(self, args: str, _user: User) -> list[Reply]:
@@ -161,6 +198,20 @@ class CoordinatorsDesk:
         return [Reply("\n".join(lines))]
 
 
+INVITE = (
+    "🔗 <b>Lời mời liên kết cho cán bộ {commune}</b>\n\n{link}\n\n"
+    "Gửi đường dẫn này vào nhóm nhắn tin của xã, hoặc in mã QR bên dưới: cán bộ bấm vào (hoặc "
+    "quét mã), rồi bấm <b>📱 Chia sẻ số điện thoại</b> là liên kết xong. Chỉ cán bộ có tên "
+    "trong danh sách của xã mới liên kết được; đường dẫn không cho thêm quyền gì khác.\n"
+    "Hiệu lực đến hết ngày {until}."
+)
+INVITE_HOW = (
+    "Gõ /moi kèm mã hoặc tên xã, ví dụ: <code>/moi 27610</code> hoặc <code>/moi Bình Lợi</code>."
+)
+NO_USERNAME = (
+    "Chưa biết tên bot để tạo đường dẫn: khai <code>telegram.bot_username</code> trong tệp cấu "
+    "hình (bot Telegram đang chạy tự biết tên mình)."
+)
 NOT_FOUND = (
     "Không tìm thấy người này: gõ mã Telegram của họ (họ gõ /id để biết), hoặc số điện thoại "
     "của cán bộ đã liên kết Telegram."

@@ -281,7 +281,7 @@ def _v7(db: sqlite_utils.Database) -> None:
 def _v8(db: sqlite_utils.Database) -> None:
     """Coordinators' roles and their scope (bot.roles); the audit trail (bot.audit), which
     refuses updates and deletions; the province that runs a course (NULL: national); how
-    far up the levels of coordinators a ticket has gone."""
+    far up the levels of coordinators a ticket has gone; invitation links."""
     db["roles"].create(
         {
             "user_id": int,  # Telegram id
@@ -316,6 +316,21 @@ def _v8(db: sqlite_utils.Database) -> None:
     # How far up a ticket has gone: 0 the narrowest coordinators of the asker's commune,
     # then one level up each time it is announced again unanswered (bot.helpdesk).
     db["tickets"].add_column("level", int, not_null_default=0)
+    # Invitation links (bot.invites): the token names a commune's roster, nothing more.
+    db["invites"].create(
+        {
+            "token": str,
+            "commune_code": int,
+            "created_by": int,  # Telegram id; NULL: the server's command line
+            "created_at": str,
+            "expires_at": str,
+            "uses": int,
+        },
+        pk="token",
+        foreign_keys=[("commune_code", "communes", "code")],
+        defaults={"uses": 0},
+        not_null={"commune_code", "created_at", "expires_at", "uses"},
+    )
 
 
 # Each migration upgrades the schema by one version; never edit one that has shipped.

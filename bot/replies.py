@@ -23,12 +23,22 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent after the reply's text: a picture (shown in the chat) or a document."""
+
+    filename: str
+    content: bytes
+    photo: bool = False
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str  # Telegram HTML
     buttons: tuple[tuple[Button, ...], ...] = ()  # inline buttons, row by row
     keyboard: tuple[tuple[str, ...], ...] = field(default=())  # the persistent reply keyboard
     toast: bool = False  # a short acknowledgement of a button press, not a new message
     contact_button: str | None = None  # label of a one-time "share my phone number" button
+    attachments: tuple[Attachment, ...] = ()  # sent after the text, in order
 
 
 @dataclass(frozen=True)

@@ -76,16 +76,22 @@ def link(
     phone: str,
     user_id: int,
     moved: Callable[[sqlite_utils.Database, int, int], None] | None = None,
+    commune_code: int | None = None,
 ) -> LinkOutcome:
     """Link the account to the cadre with this (verified) phone number.
 
     A person may change phones or accounts: the verified number wins, so an older link
     of either side is replaced. `moved(db, cadre_id, previous_user)` runs in the same
     transaction when the record leaves another account (a recycled number, a SIM swap):
-    the place to record it and to tell the people concerned.
+    the place to record it and to tell the people concerned. With `commune_code` (an
+    invitation), only a cadre of that commune is linked.
     """
     with db.conn:
-        row = db.execute("SELECT id, telegram_user_id FROM cadres WHERE phone = ?", [phone])
+        row = db.execute(
+            "SELECT id, telegram_user_id FROM cadres WHERE phone = ?"
+            " AND (? IS NULL OR commune_code = ?)",
+            [phone, commune_code, commune_code],
+        )
         found = row.fetchone()
         if found is None:
             return "unknown_phone"

@@ -92,6 +92,7 @@ async def _on_start(app: Application) -> None:
     """Register the command menu and start the broadcast and outbox workers."""
     await app.bot.set_my_commands([BotCommand(s.command, s.description) for s in menu(False)])
     assistant: Assistant = app.bot_data["assistant"]
+    assistant.bot_username = app.bot.username  # for invitation links (/moi)
     # Coordinators see their own commands too, in their chat's menu only.
     full = [BotCommand(s.command, s.description) for s in menu(True)]
     for user_id in sorted(assistant.roles.ids()):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     LinkPreviewOptions,
     Message,
@@ -17,7 +19,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.replies import Reply
+from bot.replies import Attachment, Reply
 from bot.telegram_html import split_message
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -47,13 +49,26 @@ async def send_replies(
                 "link_preview_options": NO_PREVIEW if "http" in part else None,
             }
             sent.append(await _send_one(bot, chat_id, part, options, attempts))
+        for attachment in reply.attachments:
+            sent.append(await _send_file(bot, chat_id, attachment, attempts))
     return sent
 
 
+async def _send_file(bot: Bot, chat_id: int, attachment: Attachment, attempts: int) -> Message:
+    """One file, retried like a message (`_retrying`)."""
+    file = InputFile(attachment.content, filename=attachment.filename)
+    send = bot.send_photo if attachment.photo else bot.send_document
+    return await _retrying(lambda: send(chat_id, file), attempts)
+
+
 async def _send_one(bot: Bot, chat_id: int, text: str, options: dict, attempts: int) -> Message:
+    return await _retrying(lambda: bot.send_message(chat_id, text, **options), attempts)
+
+
+async def _retrying(call: Callable[[], Awaitable[Message]], attempts: int) -> Message:
     for attempt in range(attempts - 1):
         try:
-            return await bot.send_message(chat_id, text, **options)
+            return await call()
         except (BadRequest, TimedOut):
             # PTB's BadRequest is a NetworkError, but sending again cannot help; after a
             # timeout Telegram may have the message already: sending again could double it.
@@ -63,7 +78,7 @@ async def _send_one(bot: Bot, chat_id: int, text: str, options: dict, attempts: 
             await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
         except NetworkError:  # a 5xx, a dropped connection, a timeout
             await asyncio.sleep(RETRY_FIRST_SECONDS * 2**attempt)
-    return await bot.send_message(chat_id, text, **options)
+    return await call()
 
 
 @lru_cache(maxsize=2048)  # the same answer's buttons, built once: replies are immutable

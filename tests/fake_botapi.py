@@ -102,7 +102,8 @@ class ApiCall:
 
 @dataclass(frozen=True)
 class SentMessage:
-    """A message the bot sent or edited (sendMessage/editMessageText/sendDocument)."""
+    """A message the bot sent or edited (sendMessage/editMessageText/sendDocument/sendPhoto);
+    `document` is the uploaded file of a document or a photo."""
 
     method: str
     chat_id: int | str
@@ -189,6 +190,7 @@ class FakeBotApi:
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
             "senddocument": self._send_document,
+            "sendphoto": self._send_photo,
             "getfile": self._get_file,
             "answercallbackquery": lambda p: True,
             "sendchataction": lambda p: True,
@@ -671,6 +673,17 @@ class FakeBotApi:
         fields = {"document": info, **_optional(params, "caption", "caption_entities")}
         return self._send(params, fields)
 
+    def _send_photo(self, params: Params) -> dict[str, Any]:
+        photo = params.get("photo")
+        if not isinstance(photo, UploadedFile):
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if not photo.content.startswith(b"\x89PNG") and not photo.content.startswith(b"\xff\xd8"):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        info = self._register_file(photo.filename, photo.content, photo.content_type)
+        size = {k: info[k] for k in ("file_id", "file_unique_id", "file_size")}
+        fields = {"photo": [size | {"width": 0, "height": 0}]}
+        return self._send(params, fields | _optional(params, "caption", "caption_entities"))
+
     def _send(self, params: Params, fields: dict[str, Any]) -> dict[str, Any]:
         fields.update(_inline_markup(params.get("reply_markup")))
         return self._new_message(_chat_key(params["chat_id"]), BOT_USER, fields)
@@ -862,12 +875,12 @@ def _utf16_len(text: str) -> int:
 
 def _sent_message(index: int, call: ApiCall) -> SentMessage | None:
     method = call.method.lower()
-    if method not in ("sendmessage", "editmessagetext", "senddocument"):
+    if method not in ("sendmessage", "editmessagetext", "senddocument", "sendphoto"):
         return None
     if not isinstance(call.result, dict):
         return None  # inline message edits answer True
     message = call.result
-    document = call.params.get("document")
+    document = call.params.get("document") or call.params.get("photo")
     return SentMessage(
         method=call.method,
         chat_id=message["chat"]["id"],
