@@ -112,6 +112,9 @@ ACTIONS = (
     ),
     ActionSpec("moi", "Đường dẫn và mã QR mời cán bộ một xã liên kết", "moi", coordinator=True),
     ActionSpec(
+        "baocao", "Báo cáo đạt chuẩn, liên kết, đào tạo (ảnh và Excel)", "baocao", coordinator=True
+    ),
+    ActionSpec(
         "nhatky", "Nhật ký thao tác của điều phối viên", "nhatky", coordinator=True, national=True
     ),
 )

@@ -215,6 +215,7 @@ class Assistant:
             "dieuphoivien": lambda ask: self.coordinators.manage(ask.args, ask.user),
             "nhatky": lambda ask: self.coordinators.trail(ask.args, ask.user),
             "moi": lambda ask: self.coordinators.invite(ask.args, ask.user, self.bot_username),
+            "baocao": lambda ask: self.coordinators.report(ask.args, ask.user),
         }
         self._commands = {spec.command: spec.id for spec in ACTIONS if spec.command}
         self._buttons: dict[str, ButtonHandler] = {

@@ -615,6 +615,65 @@ def invite(
     click.echo(f"Mã QR: {target}")
 
 
+@main.command(
+    help="Báo cáo theo phạm vi ra FILE: .png (ảnh biểu đồ, nhiều trang thì FILE-1.png, "
+    "FILE-2.png…) hoặc .xlsx (bảng số liệu)."
+)
+@CONFIG_OPTION
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--scope",
+    "scope_text",
+    default="national",
+    show_default=True,
+    help="national, province:MÃ_TỈNH hoặc commune:MÃ_XÃ.",
+)
+@click.option("--course", help="Mã khóa học: thêm tỷ lệ cán bộ đã hoàn thành khóa đó.")
+def report(config_path: Path | None, file: Path, scope_text: str, course: str | None) -> None:
+    from bot import reports
+    from bot import roles as role_store
+    from bot.clock import vietnam_today
+    from bot.courses import course_by_code
+
+    suffix = file.suffix.lower()
+    if suffix not in (".png", ".xlsx"):
+        raise UserError("FILE phải là .png hoặc .xlsx.")
+    try:
+        scope = role_store.Scope.parse(scope_text)
+    except ValueError:
+        raise UserError("--scope phải là national, province:MÃ_TỈNH hoặc commune:MÃ_XÃ.") from None
+    config = _config(config_path)
+    with _database(config) as database:
+        try:
+            database.call(role_store.check_exists, scope)
+        except role_store.RoleError as exc:
+            raise UserError(str(exc)) from None
+        if course and database.call(course_by_code, course) is None:
+            raise UserError(f"Không có khóa học mã {course}.")
+        made = database.call(reports.build, scope, vietnam_today(), course)
+    if not made.rows:
+        raise UserError(f"Chưa có cán bộ nào trong danh sách của {made.scope_name}.")
+    try:
+        if suffix == ".xlsx":
+            reports.write_xlsx(made, file)
+            written = [file]
+        else:
+            pages = reports.render_pages(made)
+            written = (
+                [file]
+                if len(pages) == 1
+                else [
+                    file.with_name(f"{file.stem}-{n}{file.suffix}")
+                    for n in range(1, len(pages) + 1)
+                ]
+            )
+            for path, png in zip(written, pages, strict=True):
+                path.write_bytes(png)
+    except OSError as exc:
+        raise UserError(f"Không ghi được {file}: {exc}") from None
+    click.echo(f"{reports.title(made)}: {len(made.rows)} dòng → {', '.join(map(str, written))}")
+
+
 @main.command(help="In nhật ký thao tác của điều phối viên (cũ trước, mới sau).")
 @CONFIG_OPTION
 @click.option("--since", "since_text", help="Từ ngày, ví dụ 01/12/2026 hoặc 2026-12-01.")

@@ -5,13 +5,14 @@ a coordinator gives and removes roles within their own scope only.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import sqlite_utils
 
-from bot import audit, communes, invites, outbox, roles, roster
+from bot import audit, communes, courses, invites, outbox, reports, roles, roster
 from bot.account import COORDINATORS_ONLY
-from bot.clock import VIETNAM, local_date, now_iso
+from bot.clock import VIETNAM, local_date, now_iso, vietnam_today
 from bot.db import Database
 from bot.phone import normalize_phone
 from bot.replies import Attachment, Button, Reply, User, button_number, rows
@@ -178,6 +179,32 @@ class CoordinatorsDesk:
         qr = Attachment(f"moi-lien-ket-{made.commune_code}.png", invites.qr_png(link), photo=True)
         return [Reply(text, attachments=(qr,))]
 
+    # --- /baocao -----------------------------------------------------------------------
+
+    async def report(self, args: str, user: User) -> list[Reply]:
+        """/baocao [MÃ_KHÓA]: the scope's chart images and the same table as .xlsx."""
+        scope = self.roles.scope_of(user.id)
+        if scope is None:
+            return [Reply(COORDINATORS_ONLY)]
+        course = args.strip() or None
+        if course and await self.db.run(courses.course_by_code, course) is None:
+            return [
+                Reply(f"Không có khóa học mã {escape(course)}. Gõ /baocao hoặc /baocao MÃ_KHÓA.")
+            ]
+        made = await self.db.run(reports.build, scope, vietnam_today(), course)
+        if not made.rows:
+            return [Reply(f"Chưa có cán bộ nào trong danh sách của {escape(made.scope_name)}.")]
+        pages, sheet = await asyncio.to_thread(
+            lambda: (reports.render_pages(made), reports.xlsx_bytes(made))
+        )
+        stamp = f"{made.day:%Y-%m-%d}"
+        files = [
+            Attachment(f"bao-cao-{stamp}-{n}.png", png, photo=True)
+            for n, png in enumerate(pages, 1)
+        ]
+        files.append(Attachment(f"bao-cao-{stamp}.xlsx", sheet))
+        return [Reply(report_summary(made), attachments=tuple(files))]
+
     # --- /nhatky -----------------------------------------------------------------------
 
     async def trail(self, args: str, _user: User) -> list[Reply]:
@@ -212,6 +239,37 @@ NO_USERNAME = (
     "Chưa biết tên bot để tạo đường dẫn: khai <code>telegram.bot_username</code> trong tệp cấu "
     "hình (bot Telegram đang chạy tự biết tên mình)."
 )
+
+
+def report_summary(report: reports.Report) -> str:
+    """The message above the images: the scope's totals and how to read the charts."""
+    total = report.totals()
+
+    def share(part: int) -> str:
+        return f"{100 * part / total.cadres:.1f}".replace(".", ",")  # Vietnamese decimals
+
+    lines = [
+        f"📊 <b>Báo cáo {escape(report.scope_name)}</b>, ngày {report.day:%d/%m/%Y}",
+        f"{total.units} {report.unit}, {total.cadres} cán bộ trong danh sách: đạt chuẩn "
+        f"{total.meeting} ({share(total.meeting)}%), đã liên kết Telegram {total.linked} "
+        f"({share(total.linked)}%).",
+    ]
+    if report.course:
+        lines.append(
+            f"Khóa {escape(report.course)}: {total.completed} cán bộ đã hoàn thành "
+            f"({share(total.completed)}% số cán bộ)."
+        )
+    lines.append(
+        f"Trong ảnh, {report.unit} có tỷ lệ đạt chuẩn thấp nhất ở trên cùng; tệp Excel có đủ "
+        "bảng số liệu."
+    )
+    if report.charted < len(report.rows):
+        lines.append(
+            f"Ảnh chỉ vẽ {report.charted} {report.unit} thấp nhất trong {len(report.rows)}."
+        )
+    return "\n".join(lines)
+
+
 NOT_FOUND = (
     "Không tìm thấy người này: gõ mã Telegram của họ (họ gõ /id để biết), hoặc số điện thoại "
     "của cán bộ đã liên kết Telegram."
