@@ -22,7 +22,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.phone import mask_phone
 from bot.replies import Button, Reply, User, rows, short_label
-from bot.roles import NATIONAL, Roles, Scope, scope_label
+from bot.roles import NATIONAL, NOWHERE, Roles, Scope, scope_label
 from bot.telegram_html import escape, to_plain
 
 TEXT_LIMIT = 3000
@@ -147,12 +147,12 @@ class AnnounceDesk:
     def _within(self, user: User, audience: Audience) -> Audience:
         """The audience cut to the sender's scope: "tất cả" is all of the scope."""
         scope = self.roles.scope_of(user.id)
-        return replace(audience, within=scope.key() if scope else "commune:0")
+        return replace(audience, within=(scope or NOWHERE).key())
 
     async def _ask_audience(self, user: User, draft: Draft) -> list[Reply]:
         self._drafts[user.id] = draft
         count = partial(self.db.run, broadcasts.count_recipients)
-        scope = self.roles.scope_of(user.id) or NATIONAL
+        scope = self.roles.scope_of(user.id) or NOWHERE
         everyone = "Tất cả người nhận"
         if scope != NATIONAL:
             everyone = f"Tất cả ở {await self.db.run(scope_label, scope)}"
@@ -179,7 +179,7 @@ class AnnounceDesk:
             "ns": Audience("not_standard"),
             "nc": Audience("not_completed", course=draft.course),
         }
-        scope = self.roles.scope_of(user.id) or NATIONAL
+        scope = self.roles.scope_of(user.id) or NOWHERE
         if choice in fixed and (choice != "nc" or draft.course):
             return self._ask_time(user, replace(draft, audience=self._within(user, fixed[choice])))
         if choice == "communes" and scope.kind != "commune":
@@ -263,7 +263,7 @@ class AnnounceDesk:
         """/huythongbao: the announcements waiting for their time, each with a cancel button."""
         if not self.roles.is_coordinator(user.id):
             return [Reply(COORDINATORS_ONLY)]
-        scope = self.roles.scope_of(user.id) or NATIONAL
+        scope = self.roles.scope_of(user.id) or NOWHERE
         waiting = [
             item
             for item in await self.db.run(broadcasts.scheduled_broadcasts)
@@ -284,7 +284,7 @@ class AnnounceDesk:
     async def cancel(self, value: str, user: User) -> list[Reply]:
         if not self.roles.is_coordinator(user.id) or not value.isdigit():
             return [Reply(STALE)]
-        scope = self.roles.scope_of(user.id) or NATIONAL
+        scope = self.roles.scope_of(user.id) or NOWHERE
         cancelled = await self.db.run(
             broadcasts.cancel,
             int(value),
@@ -306,7 +306,8 @@ class AnnounceDesk:
         course = await self.db.run(courses.course_by_code, code) if code else None
         if course is None:
             return [Reply("Gõ /dangkykhoahoc MÃ_KHÓA, ví dụ: /dangkykhoahoc LLCT-TC-2026")]
-        people = await self.db.run(broadcasts.registrations, course.code)
+        scope = self.roles.scope_of(user.id) or NOWHERE
+        people = await self.db.run(broadcasts.registrations, course.code, scope)
         lines = [f"<b>Đăng ký khóa {escape(course.code)}</b>: {escape(course.title)}", ""]
         lines += [
             f"{n}. {escape(p.full_name)} – {escape(p.position or '')}, {escape(p.commune)}"

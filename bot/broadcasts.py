@@ -21,7 +21,7 @@ import sqlite_utils
 
 from bot import audit
 from bot.courses import Course, course_by_code
-from bot.roles import Scope, scope_sql
+from bot.roles import NATIONAL, Scope, scope_sql
 
 AudienceKind = Literal["all", "province", "communes", "not_standard", "not_completed", "registered"]
 Registration = Literal["not_linked", "no_course", "closed", "full", "already", "registered"]
@@ -376,11 +376,15 @@ class RegistrationRow:
     status: str
 
 
-def registrations(db: sqlite_utils.Database, course_code: str) -> list[RegistrationRow]:
+def registrations(
+    db: sqlite_utils.Database, course_code: str, scope: Scope = NATIONAL
+) -> list[RegistrationRow]:
+    """Who has a record in the course, among the cadres of `scope`."""
+    where, params = scope_sql(scope, "k.commune_code")
     rows = db.execute(
         "SELECT k.full_name, k.position, c.name, k.phone, r.status FROM training_records r"
         " JOIN cadres k ON k.id = r.cadre_id JOIN communes c ON c.code = k.commune_code"
-        " WHERE r.course_code = ? ORDER BY c.name, k.full_name",
-        [course_code],
+        f" WHERE r.course_code = ? AND {where} ORDER BY c.name, k.full_name",
+        [course_code, *params],
     ).fetchall()
     return [RegistrationRow(*row) for row in rows]

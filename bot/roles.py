@@ -43,6 +43,7 @@ class Scope:
 
 
 NATIONAL = Scope("national")
+NOWHERE = Scope("commune", 0)  # holds no commune: what someone without a role acts on
 
 
 @dataclass(frozen=True)

@@ -352,3 +352,25 @@ def test_the_trail_refuses_to_be_changed(tmp_path):
         else:
             raise AssertionError(f"{sql} was allowed")
     assert conn.execute("SELECT count(*) FROM audit").fetchone() == (1,)
+
+
+async def test_registrations_of_a_course_show_the_scope_only(fake_api, tmp_path):
+    config = _config(fake_api, tmp_path)
+    with sqlite3.connect(config.database) as conn:
+        conn.execute(
+            "INSERT INTO courses (code, title, start_date)"
+            " VALUES ('BD-1', 'Bồi dưỡng', '2026-04-20')"
+        )
+        conn.execute(
+            "INSERT INTO training_records (cadre_id, course_code, status)"
+            " SELECT id, 'BD-1', 'registered' FROM cadres WHERE telegram_user_id IS NOT NULL"
+        )
+    async with running_bot(config, MINI):
+        shown = {}
+        for coordinator in (PROVINCE_B, COMMUNE_A1, NATIONAL_ID):
+            fake_api.push_message(coordinator, "/dangkykhoahoc BD-1")
+            shown[coordinator] = to_plain((await fake_api.wait_for_reply(coordinator)).text)
+    names = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường")
+    assert [n for n in names if n in shown[PROVINCE_B]] == ["Lê Văn Cường"]
+    assert [n for n in names if n in shown[COMMUNE_A1]] == ["Nguyễn Văn An"]
+    assert [n for n in names if n in shown[NATIONAL_ID]] == list(names)
