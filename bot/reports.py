@@ -223,7 +223,7 @@ def render_pages(report: Report) -> list[bytes]:
     for page in range(report.pages):
         rows = report.rows[page * ROWS_PER_PAGE : (page + 1) * ROWS_PER_PAGE]
         height = 1.6 + 0.32 * max(len(rows), 1)
-        figure = Figure(figsize=(4.2 + 3.2 * len(panels), height), dpi=110)
+        figure = Figure(figsize=(4.2 + 3.2 * len(panels), height), dpi=100)
         FigureCanvasAgg(figure)
         axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         labels = [f"{r.name} ({r.cadres})" for r in rows]
@@ -250,7 +250,12 @@ def render_pages(report: Report) -> list[bytes]:
             "thấp nhất.",
             fontsize=8,
         )
-        figure.tight_layout(rect=(0, 0.02, 1, 0.98))
+        # Fixed margins (tight_layout would draw every page twice): room for the longest
+        # label at about 5.5 points a character, the title above, the note below.
+        width = figure.get_figwidth() * 72
+        left = min(0.4, (max(map(len, labels), default=10) * 5.5 + 16) / width)
+        top = 1 - (0.9 if report.course_title else 0.6) / height
+        figure.subplots_adjust(left=left, right=0.98, top=top, bottom=0.7 / height, wspace=0.12)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         pages.append(buffer.getvalue())
