@@ -128,7 +128,10 @@ KIN = (frozenset({"khoahoc", "dangky"}), frozenset({"daotao", "chuan"}))
 MAIN_KEYBOARD = (("📚 Chủ đề", "🏘 Xã của tôi"), ("🎓 Đào tạo của tôi", "ℹ️ Hướng dẫn"))
 
 
-def menu(coordinator: bool) -> list[ActionSpec]:
-    """The commands shown in the phone's menu: the public ones, then the coordinators'."""
+def menu(coordinator: bool, national: bool = True) -> list[ActionSpec]:
+    """The commands shown in the phone's menu: the public ones, then the coordinators'
+    (those of national coordinators for them only)."""
     public = [s for s in ACTIONS if s.command and s.menu and not s.coordinator]
-    return [*public, *(s for s in ACTIONS if s.coordinator)] if coordinator else public
+    if not coordinator:
+        return public
+    return [*public, *(s for s in ACTIONS if s.coordinator and (national or not s.national))]

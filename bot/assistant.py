@@ -393,7 +393,12 @@ class Assistant:
         public = [f"/{s.command} – {s.description.lower()}" for s in menu(False)]
         text = HELP.format(commands="\n".join(public))
         if coordinator:
-            lines = [f"/{s.command} – {s.description.lower()}" for s in menu(True) if s.coordinator]
+            national = self.roles.is_national(ask.user.id)
+            lines = [
+                f"/{s.command} – {s.description.lower()}"
+                for s in menu(True, national)
+                if s.coordinator
+            ]
             text += "\n".join(["", "", "<b>Dành cho điều phối viên</b>", *lines, COORDINATOR_FILES])
         return [Reply(text)]
 

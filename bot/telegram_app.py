@@ -93,13 +93,8 @@ async def _on_start(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(s.command, s.description) for s in menu(False)])
     assistant: Assistant = app.bot_data["assistant"]
     assistant.bot_username = app.bot.username  # for invitation links (/moi)
-    # Coordinators see their own commands too, in their chat's menu only.
-    full = [BotCommand(s.command, s.description) for s in menu(True)]
-    for user_id in sorted(assistant.roles.ids()):
-        try:
-            await app.bot.set_my_commands(full, scope=BotCommandScopeChat(user_id))
-        except TelegramError as exc:  # e.g. a coordinator who has not opened the bot yet
-            log.warning("Could not set the coordinator menu for %s: %s", user_id, exc)
+    await _sync_menus(app)
+    app.bot_data["menus-task"] = asyncio.create_task(_keep_menus(app), name="menus")
     settings = assistant.config.broadcast
     worker = BroadcastWorker(
         app.bot,
@@ -122,12 +117,48 @@ async def _on_start(app: Application) -> None:
 
 async def _on_stop(app: Application) -> None:
     await app.bot_data["sender"].drain()
-    for name in ("worker", "outbox"):
+    for name in ("worker", "outbox", "menus-task"):
         task = app.bot_data.pop(name, None)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+MENU_SECONDS = 5.0  # how soon a role given or removed while running shows in the menu
+
+
+async def _keep_menus(app: Application) -> None:
+    while True:
+        await asyncio.sleep(MENU_SECONDS)
+        await _sync_menus(app)
+
+
+async def _sync_menus(app: Application) -> None:
+    """Coordinators see their own commands too, in their chat's menu only, as their role
+    stands (given or removed in the chat or by `ntm-bot roles` while the bot runs)."""
+    roles = app.bot_data["assistant"].roles
+    shown: dict[int, bool] = app.bot_data.setdefault("menus", {})  # user -> national menu
+    wanted = {user_id: roles.is_national(user_id) for user_id in roles.ids()}
+    for user_id in sorted(wanted.keys() | shown.keys()):
+        if shown.get(user_id) == wanted.get(user_id):
+            continue
+        scope = BotCommandScopeChat(user_id)
+        try:
+            if user_id in wanted:
+                commands = [
+                    BotCommand(s.command, s.description) for s in menu(True, wanted[user_id])
+                ]
+                await app.bot.set_my_commands(commands, scope=scope)
+            else:
+                await app.bot.delete_my_commands(scope=scope)
+        except TelegramError as exc:  # e.g. a coordinator who has not opened the bot yet
+            log.warning("Could not set the coordinator menu for %s: %s", user_id, exc)
+        # Once either way: a chat that cannot have a menu is not asked every few seconds.
+        if user_id in wanted:
+            shown[user_id] = wanted[user_id]
+        else:
+            shown.pop(user_id, None)
 
 
 # --- handlers -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ whatever the file or the button data says, and every action they take is in the 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import sqlite_utils
@@ -374,3 +375,37 @@ async def test_registrations_of_a_course_show_the_scope_only(fake_api, tmp_path)
     assert [n for n in names if n in shown[PROVINCE_B]] == ["Lê Văn Cường"]
     assert [n for n in names if n in shown[COMMUNE_A1]] == ["Nguyễn Văn An"]
     assert [n for n in names if n in shown[NATIONAL_ID]] == list(names)
+
+
+async def test_the_command_menu_follows_a_role_given_and_removed_while_running(
+    fake_api, tmp_path, monkeypatch
+):
+    from bot import telegram_app
+
+    monkeypatch.setattr(telegram_app, "MENU_SECONDS", 0.2)
+    config = _config(fake_api, tmp_path)
+
+    def menu(user_id: int) -> set[str]:
+        return {c["command"] for c in fake_api.commands(scope={"type": "chat", "chat_id": user_id})}
+
+    async def settled(user_id: int, expected) -> set[str]:
+        for _ in range(100):
+            if expected(menu(user_id)):
+                break
+            await asyncio.sleep(0.05)
+        return menu(user_id)
+
+    async with running_bot(config, MINI):
+        national, province = menu(NATIONAL_ID), menu(PROVINCE_A)
+        fake_api.push_message(556, "/id")
+        await fake_api.wait_for_reply(556)
+        fake_api.push_message(PROVINCE_A, "/dieuphoivien them 556")
+        await fake_api.wait_for_reply(PROVINCE_A)
+        given = await settled(556, lambda names: "moi" in names)
+        fake_api.push_message(PROVINCE_A, "/dieuphoivien go 556")
+        await fake_api.wait_for_reply(PROVINCE_A)
+        removed = await settled(556, lambda names: not names)
+    assert {"nhatky", "chuatraloi", "moi", "baocao"} <= national
+    assert "moi" in province and "nhatky" not in province and "chuatraloi" not in province
+    assert {"dieuphoivien", "baocao"} <= given and "nhatky" not in given
+    assert removed == set()
