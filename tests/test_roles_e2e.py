@@ -15,6 +15,8 @@ from bot.roles import NATIONAL, Scope
 from bot.telegram_html import to_plain
 from tests.conftest import FIXTURES, config_for, running_bot
 from tests.fake_botapi import FakeBotApi
+from tests.test_helpdesk_e2e import UNKNOWN
+from tests.test_helpdesk_e2e import _send_ticket as send_ticket
 
 MINI = FIXTURES / "mini"
 # Xã Bình Lợi and Phường Thủ Dầu Một (TP. Hồ Chí Minh, 79); Phường Ba Đình (Hà Nội, 1).
@@ -23,7 +25,6 @@ HCMC, HANOI = 79, 1
 NATIONAL_ID, PROVINCE_A, COMMUNE_A1, PROVINCE_B = 900, 910, 920, 930
 CADRE_A1, CADRE_A2, CADRE_B = 701, 702, 703
 PHONES = {CADRE_A1: "+84912000001", CADRE_A2: "+84912000002", CADRE_B: "+84912000003"}
-UNKNOWN = "Xã tôi muốn làm sân bóng cho thanh niên thì xin kinh phí ở đâu?"
 
 
 def _config(api: FakeBotApi, tmp_path):
@@ -186,24 +187,15 @@ async def test_records_are_read_within_the_scope_only(fake_api, tmp_path):
     assert "Lê Văn Cường" in asked[NATIONAL_ID, CADRE_B]
 
 
-async def _send_ticket(api: FakeBotApi, cadre: int):
-    api.push_message(cadre, UNKNOWN)
-    no_answer = await api.wait_for_reply(cadre)
-    api.push_callback(cadre, _buttons(no_answer)["🙋 Hỏi điều phối viên"], no_answer)
-    confirm = await api.wait_for_reply(cadre)
-    api.push_callback(cadre, _buttons(confirm)["✅ Gửi"], confirm)
-    return await api.wait_for_reply(cadre)
-
-
 async def test_tickets_go_to_the_narrowest_scope_then_up_and_others_cannot_touch_them(
     fake_api, tmp_path
 ):
     config = _config(fake_api, tmp_path)
     async with running_bot(config, MINI) as app:
         assistant = app.bot_data["assistant"]
-        await _send_ticket(fake_api, CADRE_A1)
+        await send_ticket(fake_api, UNKNOWN, CADRE_A1)
         card = await fake_api.wait_for_reply(COMMUNE_A1, timeout=10)
-        await _send_ticket(fake_api, CADRE_B)  # Hà Nội has no commune coordinator here
+        await send_ticket(fake_api, UNKNOWN, CADRE_B)  # Hà Nội has no commune coordinator here
         card_b = await fake_api.wait_for_reply(PROVINCE_B, timeout=10)
         first_round = {u: len(fake_api.sent_messages(u)) for u in (PROVINCE_A, NATIONAL_ID)}
         # Forged: Hà Nội's coordinator claims and answers TP. HCM's ticket.
