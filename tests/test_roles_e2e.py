@@ -401,3 +401,45 @@ async def test_the_command_menu_follows_a_role_given_and_removed_while_running(
     assert "moi" in province and "nhatky" not in province and "chuatraloi" not in province
     assert {"dieuphoivien", "baocao"} <= given and "nhatky" not in given
     assert removed == set()
+
+
+async def test_cancelling_reloading_and_forged_attempts_leave_the_right_trace(fake_api, tmp_path):
+    config = _config(fake_api, tmp_path)
+    async with running_bot(config, MINI):
+        audience = await _compose(fake_api, PROVINCE_A, "Họp giao ban")
+        everyone = next(v for k, v in _buttons(audience).items() if k.startswith("Tất cả"))
+        fake_api.push_callback(PROVINCE_A, everyone, audience)
+        when = await fake_api.wait_for_reply(PROVINCE_A)
+        fake_api.push_callback(PROVINCE_A, _buttons(when)["🕖 Hẹn giờ"], when)
+        await fake_api.wait_for_reply(PROVINCE_A)
+        fake_api.push_message(PROVINCE_A, "07:30 02/12/2099")
+        preview = await fake_api.wait_for_reply(PROVINCE_A)
+        fake_api.push_callback(PROVINCE_A, _buttons(preview)["✅ Xác nhận gửi"], preview)
+        await fake_api.wait_for_reply(PROVINCE_A)
+        # Hà Nội's coordinator neither sees it nor cancels it, even with forged data.
+        fake_api.push_message(PROVINCE_B, "/huythongbao")
+        listed_b = to_plain((await fake_api.wait_for_reply(PROVINCE_B)).text)
+        forged = to_plain((await _forge(fake_api, PROVINCE_B, "bc:1")).text)
+        fake_api.push_message(PROVINCE_A, "/huythongbao")
+        listed_a = await fake_api.wait_for_reply(PROVINCE_A)
+        fake_api.push_callback(PROVINCE_A, _buttons(listed_a)["✖️ Hủy thông báo #1"], listed_a)
+        cancelled = to_plain((await fake_api.wait_for_reply(PROVINCE_A)).text)
+        fake_api.push_message(PROVINCE_A, "/reload")
+        reload_refused = to_plain((await fake_api.wait_for_reply(PROVINCE_A)).text)
+        fake_api.push_message(NATIONAL_ID, "/reload")
+        reloaded = to_plain((await fake_api.wait_for_reply(NATIONAL_ID)).text)
+        # A commune coordinator and a ticket from another commune of the same province.
+        await send_ticket(fake_api, UNKNOWN, CADRE_A2)
+        card = await fake_api.wait_for_reply(PROVINCE_A, timeout=10)
+        claim = to_plain((await _forge(fake_api, COMMUNE_A1, _buttons(card)["✍️ Trả lời"])).text)
+    assert "Không có thông báo nào đang chờ" in listed_b
+    assert "Không hủy được thông báo #1" in forged
+    assert "Đã hủy thông báo #1" in cancelled
+    assert "cấp trung ương" in reload_refused and "Đã nạp lại kho tri thức" in reloaded
+    assert "không còn hiệu lực" in claim
+    assert _rows(config, "SELECT status FROM broadcasts") == [("cancelled",)]
+    assert _trail(config) == [
+        (PROVINCE_A, "broadcast", f"province:{HCMC}"),
+        (PROVINCE_A, "broadcast.cancel", f"province:{HCMC}"),
+        (NATIONAL_ID, "reload", None),
+    ]
