@@ -78,6 +78,14 @@ async def test_a_chosen_suggestion_accepted_in_review_is_answered_directly_next_
     assert new_lines == ['      - "mẫu"']
     assert len(after.splitlines()) == len(before.splitlines()) + 1
     state = sqlite3.connect(config.database).execute("SELECT state FROM learned").fetchall()
+    trail = (
+        sqlite3.connect(config.database)
+        .execute("SELECT actor, action, detail FROM audit WHERE action = 'phrasing.accept'")
+        .fetchall()
+    )
+    assert trail == [
+        (COORDINATOR, "phrasing.accept", '{"cách hỏi": "mẫu", "mục": "van-ban-mau"}')
+    ]  # in the trail, once; the cadre's forged press left nothing
     assert state == [("accepted",)]
 
 
