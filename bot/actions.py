@@ -100,9 +100,7 @@ ACTIONS = (
     ActionSpec(
         "hoclai", "Duyệt câu hỏi để trợ lý học thêm", "hoclai", coordinator=True, national=True
     ),
-    ActionSpec(
-        "chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True, national=True
-    ),
+    ActionSpec("chuatraloi", "Câu hỏi chưa trả lời được", "chuatraloi", coordinator=True),
     ActionSpec("reload", "Nạp lại kho tri thức", "reload", coordinator=True, national=True),
     ActionSpec(
         "dieuphoivien",

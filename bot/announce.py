@@ -21,11 +21,12 @@ from bot.clock import VIETNAM, utc_now, vietnam_today
 from bot.config import Config
 from bot.db import Database
 from bot.phone import mask_phone
-from bot.replies import Button, Reply, User, rows, short_label
+from bot.replies import Button, Reply, User, button_number, rows, short_label
 from bot.roles import NATIONAL, NOWHERE, Roles, Scope, scope_label
 from bot.telegram_html import escape, to_plain
 
 TEXT_LIMIT = 3000
+CODE_DIGITS = 6  # a province or commune code: 2 or 5 digits, with room
 UNLINKED = (
     "{count} cán bộ khác trong nhóm này chưa liên kết Telegram nên sẽ không nhận được "
     "(danh sách: ntm-bot export cadres, cột «Đã liên kết Telegram»)."
@@ -130,8 +131,9 @@ class AnnounceDesk:
             ]
         if step == "a" and draft.text:
             return await self._choose_audience(user, draft, value)
-        if step == "p" and draft.text and value.isdigit() and self.roles.is_national(user.id):
-            audience = self._within(user, Audience("province", province=int(value)))
+        province = button_number(value, CODE_DIGITS)
+        if step == "p" and draft.text and province is not None and self.roles.is_national(user.id):
+            audience = self._within(user, Audience("province", province=province))
             return self._ask_time(user, replace(draft, audience=audience))
         if step == "now" and draft.audience:
             return await self._preview(user, replace(draft, at=None))
@@ -282,20 +284,21 @@ class AnnounceDesk:
         return [Reply("\n".join(lines), rows(buttons))]
 
     async def cancel(self, value: str, user: User) -> list[Reply]:
-        if not self.roles.is_coordinator(user.id) or not value.isdigit():
+        number = button_number(value)
+        if not self.roles.is_coordinator(user.id) or number is None:
             return [Reply(STALE)]
         scope = self.roles.scope_of(user.id) or NOWHERE
         cancelled = await self.db.run(
             broadcasts.cancel,
-            int(value),
+            number,
             utc_now(),
             partial(self.roles.contains, scope),
             user.id,
             user.first_name,
         )
         if cancelled:
-            return [Reply(f"Đã hủy thông báo #{value}; không ai nhận được tin nào.")]
-        return [Reply(f"Không hủy được thông báo #{value}: nó đã bắt đầu gửi hoặc không còn.")]
+            return [Reply(f"Đã hủy thông báo #{number}; không ai nhận được tin nào.")]
+        return [Reply(f"Không hủy được thông báo #{number}: nó đã bắt đầu gửi hoặc không còn.")]
 
     # --- the coordinator's list of registrations ---------------------------------------
 
@@ -351,11 +354,11 @@ def parse_audience(text: str) -> Audience | None:
         return Audience("not_standard")
     if kind == "not-completed" and value:
         return Audience("not_completed", course=value)
-    if kind == "province" and value.isdigit():
-        return Audience("province", province=int(value))
-    codes = [c.strip() for c in value.split(",")]
-    if kind == "communes" and codes and all(c.isdigit() for c in codes):
-        return Audience("communes", communes=tuple(int(c) for c in codes))
+    if kind == "province" and (province := button_number(value, CODE_DIGITS)) is not None:
+        return Audience("province", province=province)
+    codes = [button_number(c.strip(), CODE_DIGITS) for c in value.split(",")]
+    if kind == "communes" and codes and None not in codes:
+        return Audience("communes", communes=tuple(codes))
     return None
 
 
@@ -384,9 +387,9 @@ def _commune_codes(db, text: str) -> tuple[list[int], list[str]]:
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        if item.isdigit():
-            if db.execute("SELECT 1 FROM communes WHERE code = ?", [int(item)]).fetchone():
-                codes.append(int(item))
+        if (code := button_number(item, CODE_DIGITS)) is not None:
+            if db.execute("SELECT 1 FROM communes WHERE code = ?", [code]).fetchone():
+                codes.append(code)
             else:
                 problems.append(f"Không có xã nào mã {item}.")
             continue

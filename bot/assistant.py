@@ -290,7 +290,7 @@ class Assistant:
             return [self._answer(self.knowledge.entries[route.target])]
         if route.match is None:
             return [Reply(ASK_SOMETHING)]
-        await self._remember_unanswered(text, route)
+        await self._remember_unanswered(text, route, user)
         candidates = tuple(c.id for c in route.match.candidates)
         ask = await self.helpdesk.offer(user, text, candidates)
         if route.kind == "suggest" and (offered := self.router.suggestions(route.match)):
@@ -518,14 +518,14 @@ class Assistant:
 
     # --- replies ---------------------------------------------------------------------
 
-    async def _remember_unanswered(self, text: str, route: Route) -> None:
+    async def _remember_unanswered(self, text: str, route: Route, user: User) -> None:
         """Best effort: a question is still answered "no answer" if it cannot be stored."""
         normalized = " ".join(self.matcher.query_tokens(text))
         if not normalized:
             return
         try:
             await self.db.run(
-                feedback.record_unanswered, normalized, text.strip(), route.kind, now_iso()
+                feedback.record_unanswered, normalized, text.strip(), route.kind, now_iso(), user.id
             )
         except sqlite3.Error:
             log.warning("Could not store an unanswered question", exc_info=True)

@@ -15,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.clock import local_time, now_iso
+from bot.db import transaction
 
 # What each action is called in the trail, for people reading it.
 ACTIONS = {
@@ -90,7 +91,7 @@ def record(
 def log(db: sqlite_utils.Database, action: str, detail: dict[str, Any], **who: Any) -> None:
     """`record` in a transaction of its own, for an action whose effect is not in the
     database (a knowledge file written, a reload)."""
-    with db.conn:
+    with transaction(db):
         record(db, action, detail, **who)
 
 

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from bot import audit
 from bot.courses import Course, course_by_code
+from bot.db import transaction
 from bot.roles import NATIONAL, Scope, scope_sql
 
 AudienceKind = Literal["all", "province", "communes", "not_standard", "not_completed", "registered"]
@@ -133,7 +134,7 @@ def create_broadcast(
     """The broadcast, its deliveries and (for an announcement) its line in the audit
     trail, in one transaction; returns (id, recipients)."""
     chat, message = progress or (None, None)
-    with db.conn:
+    with transaction(db):
         broadcast_id = (
             db["broadcasts"]
             .insert(
@@ -187,7 +188,7 @@ def due_broadcast(db: sqlite_utils.Database, now: dt.datetime) -> Broadcast | No
     ).fetchone()
     if row is None:
         return None
-    with db.conn:
+    with transaction(db):
         db.execute("UPDATE broadcasts SET status = 'sending' WHERE id = ?", [row[0]])
     return Broadcast(*row[:4], "sending", *row[5:])
 
@@ -211,7 +212,7 @@ def mark(
     attempted: bool = False,
 ) -> None:
     """Commit one delivery's new state; a blocked recipient is unsubscribed with it."""
-    with db.conn:
+    with transaction(db):
         db.execute(
             "UPDATE deliveries SET status = ?, error = ?, attempts = attempts + ?,"
             " sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END"
@@ -242,7 +243,7 @@ def progress(db: sqlite_utils.Database, broadcast_id: int) -> Progress:
 
 
 def finish(db: sqlite_utils.Database, broadcast_id: int, now: dt.datetime) -> None:
-    with db.conn:
+    with transaction(db):
         db.execute(
             "UPDATE broadcasts SET status = 'done', finished_at = ? WHERE id = ?",
             [now.isoformat(timespec="seconds"), broadcast_id],
@@ -284,9 +285,10 @@ def cancel(
 ) -> bool:
     """Cancel an announcement not yet started, if `allowed` its scope; False if it is
     sending, done, unknown or not the canceller's. The trail has it in the same commit."""
-    with db.conn:
+    with transaction(db):
         row = db.execute(
-            "SELECT audience FROM broadcasts WHERE id = ? AND status = 'scheduled'",
+            "SELECT audience FROM broadcasts WHERE id = ? AND status = 'scheduled'"
+            " AND kind = 'announcement'",  # the bot's own reminders are not anyone's to cancel
             [broadcast_id],
         ).fetchone()
         if row is None or not allowed(within := _within(row[0])):
@@ -336,7 +338,7 @@ def register(
     db: sqlite_utils.Database, user_id: int, course_code: str, today: dt.date
 ) -> Registration:
     """Register the linked cadre for a course, if it is open and has room."""
-    with db.conn:
+    with transaction(db):
         cadre = db.execute("SELECT id FROM cadres WHERE telegram_user_id = ?", [user_id]).fetchone()
         if cadre is None:
             return "not_linked"

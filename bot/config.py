@@ -7,6 +7,7 @@ what to fix, so the CLI can print it instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class WebhookConfig:
     url: str
-    listen: str = "0.0.0.0"
+    listen: str = "127.0.0.1"
     port: int = 8443
-    secret_token: str | None = None
+    secret_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -288,11 +289,20 @@ def _webhook(raw: dict[str, Any]) -> WebhookConfig:
     port = raw.get("port", 8443)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError("telegram.webhook.port phải là số cổng từ 1 đến 65535.")
+    # Without the secret anyone who reaches the port could post updates in any user's
+    # name: rights are checked from the sender's id, so the secret is required.
+    secret = _opt_str(raw, "secret_token", "telegram.webhook.secret_token") or ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+        raise ConfigError(
+            "telegram.webhook.secret_token là bắt buộc: 16 đến 256 ký tự A-Z, a-z, 0-9, _ "
+            "hoặc -, ví dụ một chuỗi ngẫu nhiên từ `openssl rand -hex 32`."
+        )
     return WebhookConfig(
         url=url,
-        listen=_opt_str(raw, "listen", "telegram.webhook.listen") or "0.0.0.0",
+        # Behind the reverse proxy on the same machine, by default.
+        listen=_opt_str(raw, "listen", "telegram.webhook.listen") or "127.0.0.1",
         port=port,
-        secret_token=_opt_str(raw, "secret_token", "telegram.webhook.secret_token"),
+        secret_token=secret,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bot.assistant import Assistant
 from bot.normalize import fold
-from bot.replies import Reply, User
+from bot.replies import Reply, User, button_number
 from bot.telegram_html import to_plain
 
 CONSOLE_USER = User(1)
@@ -66,8 +66,9 @@ def _loop(
             return
         if not line:
             continue
-        if line.isdigit() and 1 <= int(line) <= len(pressable):
-            kind, payload = pressable[int(line) - 1]
+        number = button_number(line, 3)
+        if number is not None and 1 <= number <= len(pressable):
+            kind, payload = pressable[number - 1]
             if kind == "button":
                 replies = runner.run(assistant.button(payload, user))
             else:

@@ -41,8 +41,9 @@ def parse_scope(words: list[str], default: Scope) -> Scope | None:
     kind = _SCOPE_WORDS.get(words[0].lower())
     if kind == "national" and len(words) == 1:
         return NATIONAL
-    if kind in ("province", "commune") and len(words) == 2 and words[1].isdigit():
-        return Scope(kind, int(words[1]))  # type: ignore[arg-type]
+    code = button_number(words[1], roles.CODE_DIGITS) if len(words) == 2 else None
+    if kind in ("province", "commune") and code is not None:
+        return Scope(kind, code)  # type: ignore[arg-type]
     return None
 
 
@@ -52,7 +53,8 @@ def resolve_person(db: sqlite_utils.Database, text: str) -> int | None:
     if phone is not None:
         cadre = roster.cadre_by_phone(db, phone)
         return cadre.telegram_user_id if cadre else None
-    return int(text) if text.isdigit() and 0 < int(text) < 2**53 else None
+    user_id = button_number(text, 15)  # Telegram ids fit in 52 bits
+    return user_id if user_id else None
 
 
 class CoordinatorsDesk:
@@ -156,8 +158,8 @@ class CoordinatorsDesk:
             if scope.kind != "commune":
                 return [Reply(INVITE_HOW)]
             found = [await self.db.run(communes.commune_ref, scope.code)]
-        elif query.isdigit():
-            found = [await self.db.run(communes.commune_ref, int(query))]
+        elif (code := button_number(query, roles.CODE_DIGITS)) is not None:
+            found = [await self.db.run(communes.commune_ref, code)]
         else:
             found = await self.db.run(communes.find_communes, query)
         found = [ref for ref in found if ref is not None]
@@ -277,12 +279,13 @@ NOT_FOUND = (
 
 
 def parse_day(text: str) -> dt.date | None:
-    """'01/12/2026' or '2026-12-01'."""
+    """'01/12/2026' or '2026-12-01', in the programme's years (2000-2099)."""
     for shape in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
-            return dt.datetime.strptime(text, shape).date()
+            day = dt.datetime.strptime(text, shape).date()
         except ValueError:
             continue
+        return day if 2000 <= day.year <= 2099 else None
     return None
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from bot.db import transaction
 from bot.normalize import Lexicon, normalize
 
 # Words that say "a course" or "I want", not which course: left out when a course is
@@ -109,7 +110,7 @@ def course_by_code(db: sqlite_utils.Database, code: str) -> Course | None:
 
 def set_subscribed(db: sqlite_utils.Database, user_id: int, subscribed: bool) -> bool:
     """Announcements on or off for the linked cadre; False when the account is not linked."""
-    with db.conn:
+    with transaction(db):
         cursor = db.execute(
             "UPDATE cadres SET subscribed = ? WHERE telegram_user_id = ?",
             [int(subscribed), user_id],

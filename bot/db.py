@@ -10,8 +10,9 @@ Modules that store things (bot.feedback, …) are plain functions taking the sql
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -316,6 +317,13 @@ def _v8(db: sqlite_utils.Database) -> None:
     # How far up a ticket has gone: 0 the narrowest coordinators of the asker's commune,
     # then one level up each time it is announced again unanswered (bot.helpdesk).
     db["tickets"].add_column("level", int, not_null_default=0)
+    # Where unanswered questions come from, counted per commune and never per person:
+    # province and commune coordinators see what their cadres could not get answered.
+    db["unanswered_places"].create(
+        {"normalized": str, "commune_code": int, "count": int},
+        pk=("normalized", "commune_code"),
+        not_null={"count"},
+    )
     # Invitation links (bot.invites): the token names a commune's roster, nothing more.
     db["invites"].create(
         {
@@ -345,6 +353,29 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v8,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """Everything inside commits together or not at all; a nested one joins it.
+
+    sqlite-utils 4 commits a write made with `db.execute` at once unless a transaction is
+    already open, and `with db.conn:` opens none, so every change of more than one
+    statement opens one here. IMMEDIATE takes the write lock at the start: a second
+    writer (the command line beside the bot) waits its turn (busy_timeout) instead of
+    failing half-way when it upgrades from reading to writing.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():  # a savepoint: the outer transaction decides
+            yield
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 class DatabaseError(Exception):
@@ -406,8 +437,7 @@ def migrate(db: sqlite_utils.Database) -> int:
     for number in range(version, SCHEMA_VERSION):
         # sqlite3 runs DDL in autocommit mode unless a transaction is open: open one, so a
         # migration that fails half-way leaves the previous version intact.
-        db.conn.execute("BEGIN")
-        with db.conn:
+        with transaction(db):
             MIGRATIONS[number](db)
             db.execute(f"PRAGMA user_version = {number + 1}")
     return SCHEMA_VERSION

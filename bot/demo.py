@@ -10,6 +10,8 @@ import random
 
 import sqlite_utils
 
+from bot.db import transaction
+
 DEMO_DATABASE = "ntm-bot-demo.sqlite3"
 CONSOLE_CADRE_PHONE = "+84900000002"  # Phó Chủ tịch UBND xã Bình Lợi, not yet up to standard
 HCMC = 79
@@ -33,7 +35,7 @@ _POSTS = (
 def prepare_console(db: sqlite_utils.Database, user_id: int, today: dt.date) -> None:
     """Demo rows, and the console's user linked to a demo cadre so /xa and /daotao show data."""
     seed_demo(db, today)
-    with db.conn:
+    with transaction(db):
         db.execute(
             "UPDATE cadres SET telegram_user_id = ? WHERE phone = ? AND telegram_user_id IS NULL",
             [user_id, CONSOLE_CADRE_PHONE],
@@ -57,7 +59,7 @@ def seed_demo(db: sqlite_utils.Database, today: dt.date) -> None:
         )
     ]
     updated = (today - dt.timedelta(days=20)).isoformat()
-    with db.conn:
+    with transaction(db):
         for code in communes:
             level = rng.choice(("đạt chuẩn", "đạt chuẩn", "nâng cao", "kiểu mẫu", "chưa đạt"))
             db.execute(

@@ -2,7 +2,8 @@
 
 Plain functions over a sqlite-utils `Database`; run them through `bot.db.Database`.
 Unanswered questions are stored without any user id: coordinators see what was asked,
-not who asked it.
+not who asked it; only the commune of a linked asker is counted, so each scope sees the
+questions of its own communes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.clock import local_date
+from bot.db import transaction
+from bot.roles import NATIONAL, Scope, scope_sql
 from bot.spreadsheet import write_rows
 
 EXAMPLE_LIMIT = 500
@@ -43,10 +46,27 @@ STATES = {"open": "Chờ xử lý", "covered": "Đã có mục trả lời", "di
 
 
 def record_unanswered(
-    db: sqlite_utils.Database, normalized: str, example: str, decision: str, now: str
+    db: sqlite_utils.Database,
+    normalized: str,
+    example: str,
+    decision: str,
+    now: str,
+    asker_id: int | None = None,
 ) -> None:
-    """Count one more asking of `normalized`; keep the latest wording as the example."""
-    with db.conn:
+    """Count one more asking of `normalized`, and of it in the asker's commune when they
+    are linked; keep the latest wording as the example."""
+    with transaction(db):
+        commune = None
+        if asker_id is not None:
+            commune = db.execute(
+                "SELECT commune_code FROM cadres WHERE telegram_user_id = ?", [asker_id]
+            ).fetchone()
+        if commune is not None:
+            db.execute(
+                "INSERT INTO unanswered_places (normalized, commune_code, count) VALUES (?, ?, 1)"
+                " ON CONFLICT (normalized, commune_code) DO UPDATE SET count = count + 1",
+                [normalized, commune[0]],
+            )
         db.execute(
             """
             INSERT INTO unanswered (normalized, example, decision, count, first_seen, last_seen)
@@ -59,13 +79,26 @@ def record_unanswered(
         )
 
 
-def open_unanswered(db: sqlite_utils.Database, limit: int = 20) -> list[Unanswered]:
-    """What still waits for review, most asked first."""
-    rows = db.execute(
-        "SELECT rowid, normalized, example, decision, count, first_seen, last_seen"
-        " FROM unanswered WHERE state = 'open' ORDER BY count DESC, last_seen DESC LIMIT ?",
-        [limit],
-    ).fetchall()
+def open_unanswered(
+    db: sqlite_utils.Database, limit: int = 20, scope: Scope = NATIONAL
+) -> list[Unanswered]:
+    """What still waits for review, most asked first; for a province or a commune, what
+    its linked cadres asked, counted there."""
+    if scope == NATIONAL:
+        rows = db.execute(
+            "SELECT rowid, normalized, example, decision, count, first_seen, last_seen"
+            " FROM unanswered WHERE state = 'open' ORDER BY count DESC, last_seen DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+    else:
+        where, params = scope_sql(scope, "p.commune_code")
+        rows = db.execute(
+            "SELECT u.rowid, u.normalized, u.example, u.decision, sum(p.count), u.first_seen,"
+            " u.last_seen FROM unanswered u JOIN unanswered_places p"
+            f" ON p.normalized = u.normalized WHERE u.state = 'open' AND {where}"
+            " GROUP BY u.normalized ORDER BY 5 DESC, u.last_seen DESC LIMIT ?",
+            [*params, limit],
+        ).fetchall()
     return [Unanswered(*row) for row in rows]
 
 
@@ -73,7 +106,7 @@ def close_unanswered(
     db: sqlite_utils.Database, row_id: int, state: str, now: str, entry_id: str | None = None
 ) -> bool:
     """Mark a question covered by an entry or dismissed; False if it was not open."""
-    with db.conn:
+    with transaction(db):
         return (
             db.execute(
                 "UPDATE unanswered SET state = ?, entry_id = ?, closed_at = ?"
@@ -84,18 +117,23 @@ def close_unanswered(
         )
 
 
-def downvotes(db: sqlite_utils.Database, limit: int = 10) -> list[Vote]:
-    """👎 not yet looked at, newest first, with the question when it is known."""
+def downvotes(db: sqlite_utils.Database, limit: int = 10, scope: Scope = NATIONAL) -> list[Vote]:
+    """👎 not yet looked at, newest first, with the question when it is known; for a
+    province or a commune, those of its linked cadres."""
+    where, params = "1", []
+    if scope != NATIONAL:
+        where, params = scope_sql(scope, "k.commune_code")
     rows = db.execute(
-        "SELECT id, entry_id, question, at FROM feedback WHERE vote = 0 AND reviewed = 0"
-        " ORDER BY id DESC LIMIT ?",
-        [limit],
+        "SELECT f.id, f.entry_id, f.question, f.at FROM feedback f"
+        " LEFT JOIN cadres k ON k.telegram_user_id = f.user_id"
+        f" WHERE f.vote = 0 AND f.reviewed = 0 AND {where} ORDER BY f.id DESC LIMIT ?",
+        [*params, limit],
     ).fetchall()
     return [Vote(*row) for row in rows]
 
 
 def mark_reviewed(db: sqlite_utils.Database, vote_id: int) -> bool:
-    with db.conn:
+    with transaction(db):
         return (
             db.execute(
                 "UPDATE feedback SET reviewed = 1 WHERE id = ? AND vote = 0 AND reviewed = 0",
@@ -158,7 +196,7 @@ def record_vote(
     question: str | None = None,
 ) -> None:
     """A 👍/👎, with the question the answer was given to when the assistant still knows it."""
-    with db.conn:
+    with transaction(db):
         db["feedback"].insert(
             {
                 "user_id": user_id,

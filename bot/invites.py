@@ -19,6 +19,7 @@ import sqlite_utils
 
 from bot import audit
 from bot.clock import utc_now
+from bot.db import transaction
 
 VALID_DAYS = 30
 TOKEN_BYTES = 12  # 16 URL-safe characters: Telegram allows up to 64 in a start parameter
@@ -47,7 +48,7 @@ def create(
     now = utc_now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires = (now + dt.timedelta(days=days)).isoformat(timespec="seconds")
-    with db.conn:
+    with transaction(db):
         db.execute(
             "INSERT INTO invites (token, commune_code, created_by, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -76,7 +77,7 @@ def valid(db: sqlite_utils.Database, token: str) -> Invite | None:
 
 
 def used(db: sqlite_utils.Database, token: str) -> None:
-    with db.conn:
+    with transaction(db):
         db.execute("UPDATE invites SET uses = uses + 1 WHERE token = ?", [token])
 
 

@@ -26,7 +26,7 @@ import yaml
 from bot import audit, knowledge_edit, tickets
 from bot.clock import now_iso
 from bot.config import Config
-from bot.db import Database
+from bot.db import Database, transaction
 from bot.knowledge import Knowledge
 from bot.knowledge_edit import EditError
 from bot.replies import Button, Reply, User, button_number, short_label
@@ -64,7 +64,7 @@ def record(
     db: sqlite_utils.Database, normalized: str, example: str, entry_id: str, now: str
 ) -> None:
     """One more time `normalized` turned out to mean `entry_id` (a rejected pair stays so)."""
-    with db.conn:
+    with transaction(db):
         db.execute(
             """
             INSERT INTO learned (normalized, example, entry_id, count, first_seen, last_seen, state)
@@ -101,7 +101,7 @@ def decide(
     actor_label: str = "",
 ) -> None:
     """Accept or reject a pair; an acceptance goes into the trail in the same transaction."""
-    with db.conn:
+    with transaction(db):
         db.execute("UPDATE learned SET state = ? WHERE id = ?", [state, pair_id])
         if state == "accepted":
             example, entry_id = db.execute(

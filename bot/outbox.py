@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from bot.db import transaction
 from bot.replies import Button, Reply
 
 MAX_ATTEMPTS = 12  # network errors and 5xx, with the worker's backoff: about five minutes
@@ -32,7 +33,7 @@ class Message:
 def enqueue(
     db: sqlite_utils.Database, chat_id: int, reply: Reply, now: str, ticket_id: int | None = None
 ) -> None:
-    """Add one message; the caller's transaction (`with db.conn:`) makes it durable."""
+    """Add one message; the caller's transaction (`with transaction(db):`) makes it durable."""
     buttons = [[[b.text, b.data] for b in row] for row in reply.buttons]
     # Plain SQL: sqlite-utils' insert would commit the caller's transaction half-way.
     db.execute(
@@ -61,7 +62,7 @@ def mark(
     error: str | None = None,
     attempted: bool = False,
 ) -> None:
-    with db.conn:
+    with transaction(db):
         db.execute(
             "UPDATE outbox SET status = ?, sent_at = ?, telegram_message_id ="
             " COALESCE(?, telegram_message_id), error = COALESCE(?, error),"

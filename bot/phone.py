@@ -19,7 +19,7 @@ def normalize_phone(text: str) -> str | None:
         digits = digits[1:]
         if not digits.startswith("84"):
             return None
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return None
     if digits.startswith("84") and len(digits) in (11, 12):
         national = digits[2:]

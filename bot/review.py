@@ -18,11 +18,11 @@ import sqlite_utils
 from bot import feedback, outbox
 from bot.clock import VIETNAM, local_date, now_iso, utc_now
 from bot.config import Config
-from bot.db import Database
+from bot.db import Database, transaction
 from bot.feedback import Unanswered, Vote
 from bot.knowledge import Knowledge
 from bot.replies import Button, Reply, User, button_number, excerpt
-from bot.roles import Roles
+from bot.roles import NATIONAL, NOWHERE, Roles, scope_label
 from bot.telegram_html import escape
 
 _SHOWN = 12  # questions on one page
@@ -39,6 +39,11 @@ DIGEST = (
     "• Câu hỏi mới trợ lý chưa trả lời được: <b>{new_unanswered}</b> (/chuatraloi)\n"
     "• 👎 trên câu trả lời: <b>{downvotes}</b>\n"
     "• Cách hỏi mới đã thêm vào kho: <b>{accepted}</b> (/hoclai)"
+)
+SCOPED = (
+    "Đây là câu hỏi của cán bộ thuộc {scope} (đã liên kết tài khoản). Kho câu hỏi dùng chung "
+    "cả nước do điều phối viên cấp trung ương cập nhật; khi cán bộ bấm «Hỏi điều phối viên», "
+    "bạn trả lời trực tiếp được."
 )
 
 
@@ -57,9 +62,12 @@ class ReviewDesk:
         self.knowledge = knowledge
         self.answers = answers  # the entry that now answers a question directly, if any
 
-    async def queue(self, _user: User) -> list[Reply]:
-        """/chuatraloi: open questions and unread 👎, each with a button to close it."""
-        items = await self.db.run(feedback.open_unanswered, _SHOWN * 3)
+    async def queue(self, user: User) -> list[Reply]:
+        """/chuatraloi: open questions and unread 👎 of the coordinator's scope; national
+        coordinators, who keep the FAQ, get a button on each to close it."""
+        scope = self.roles.scope_of(user.id) or NOWHERE
+        national = scope == NATIONAL
+        items = await self.db.run(feedback.open_unanswered, _SHOWN * 3, scope)
         covered = 0
         waiting: list[Unanswered] = []
         now = now_iso()
@@ -71,7 +79,7 @@ class ReviewDesk:
                 covered += 1
             elif len(waiting) < _SHOWN:
                 waiting.append(item)
-        votes = await self.db.run(feedback.downvotes, _VOTES_SHOWN)
+        votes = await self.db.run(feedback.downvotes, _VOTES_SHOWN, scope)
         if not waiting and not votes:
             return [Reply(EMPTY + (f"\n{COVERED.format(count=covered)}" if covered else ""))]
         lines, buttons = [], []
@@ -100,6 +108,9 @@ class ReviewDesk:
             buttons.append(Button(f"✔️ {number}", f"uq:fb:{vote.id}"))
         if covered:
             lines += ["", COVERED.format(count=covered)]
+        if not national:  # the FAQ is the country's: its queue is worked through nationally
+            lines += ["", SCOPED.format(scope=escape(await self.db.run(scope_label, scope)))]
+            return [Reply("\n".join(lines).strip())]
         lines += ["", "Bấm ✖️ để bỏ qua một câu hỏi, ✔️ khi đã xem một 👎."]
         rows = tuple(tuple(buttons[i : i + 4]) for i in range(0, len(buttons), 4))
         return [Reply("\n".join(lines).strip(), rows)]
@@ -140,7 +151,7 @@ def _send_digest(db: sqlite_utils.Database, local: dt.datetime, coordinators: li
     year, week, _ = local.isocalendar()
     now = local.astimezone(dt.UTC).isoformat(timespec="seconds")
     since = (local - dt.timedelta(days=7)).astimezone(dt.UTC).isoformat(timespec="seconds")
-    with db.conn:
+    with transaction(db):
         claimed = db.execute(
             "INSERT OR IGNORE INTO digests (week, sent_at) VALUES (?, ?)", [f"{year}-W{week}", now]
         ).rowcount

@@ -20,6 +20,7 @@ import sqlite_utils
 
 from bot import audit
 from bot.clock import now_iso
+from bot.db import transaction
 
 Kind = Literal["national", "province", "commune"]
 _RANK = {"national": 0, "province": 1, "commune": 2}
@@ -37,11 +38,13 @@ class Scope:
     @classmethod
     def parse(cls, key: str | None) -> Scope:
         kind, _, code = (key or "national").partition(":")
-        if kind not in _RANK or (kind == "national") != (code == ""):
+        valid = code.isascii() and code.isdigit() and len(code) <= CODE_DIGITS
+        if kind not in _RANK or (kind == "national") != (code == "") or (code and not valid):
             raise ValueError(f"not a scope: {key!r}")
         return cls(kind, int(code) if code else None)  # type: ignore[arg-type]
 
 
+CODE_DIGITS = 6  # province codes have 2 digits, commune codes 5: anything longer is no code
 NATIONAL = Scope("national")
 NOWHERE = Scope("commune", 0)  # holds no commune: what someone without a role acts on
 
@@ -185,6 +188,9 @@ def scope_label(db: sqlite_utils.Database, scope: Scope) -> str:
 
 def check_exists(db: sqlite_utils.Database, scope: Scope) -> None:
     table = {"province": "provinces", "commune": "communes"}.get(scope.kind)
+    if table and not 0 < (scope.code or 0) < 10**CODE_DIGITS:
+        what = "tỉnh, thành phố" if scope.kind == "province" else "xã, phường, đặc khu"
+        raise RoleError(f"Không có {what} nào mã {scope.code}.")
     if table and not db.execute(f"SELECT 1 FROM {table} WHERE code = ?", [scope.code]).fetchone():
         what = "tỉnh, thành phố" if scope.kind == "province" else "xã, phường, đặc khu"
         raise RoleError(f"Không có {what} nào mã {scope.code}.")
@@ -202,20 +208,15 @@ def grant(
     then: Callable[[sqlite_utils.Database], None] | None = None,
 ) -> list[Role]:
     """Give `user_id` the role `scope`, as `by` (None: the server, which may do anything).
-    `by` may only give scopes within their own, and only change roles within it. `then`
-    runs in the same transaction (a welcome message queued, say)."""
+    `by` may only give scopes within their own, and only change roles within it; the
+    target's current role is read in the transaction, not from memory. `then` runs in the
+    same transaction (a welcome message queued, say)."""
     check_exists(db, scope)
-    if by is not None:
-        mine = roles.scope_of(by)
-        if mine is None or not roles.contains(mine, scope):
-            raise RoleError("Bạn chỉ giao được vai trong phạm vi mình phụ trách.")
-        current = roles.role_of(user_id)
-        if current is not None and not roles.contains(mine, current.scope):
-            raise RoleError("Người này đang giữ vai ngoài phạm vi của bạn.")
-    current = roles.role_of(user_id)
-    if current is not None and current.source == "config" and scope != NATIONAL:
-        raise RoleError("Tài khoản này được khai trong tệp cấu hình: sửa tệp cấu hình để đổi.")
-    with db.conn:
+    with transaction(db):
+        current = _stored_role(db, user_id)
+        _check_rights(roles, by, scope, current)
+        if current is not None and current.source == "config":
+            raise RoleError("Tài khoản này được khai trong tệp cấu hình: sửa tệp cấu hình để đổi.")
         db.conn.execute(
             "INSERT INTO roles (user_id, scope, source, granted_by, granted_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET scope = excluded.scope,"
@@ -223,10 +224,10 @@ def grant(
             " granted_at = excluded.granted_at",
             [user_id, scope.key(), source, by, now_iso()],
         )
-        previous = current.scope.key() if current else None
         detail = {"người nhận": user_id, "phạm vi": scope_label(db, scope)}
-        if previous:
-            detail["trước đó"] = previous
+        if current is not None and current.scope != scope:
+            detail["trước đó"] = current.scope.key()
+            _release_claims(db, user_id)  # tickets of the old scope go back to the queue
         audit.record(db, "role.grant", detail, actor=by, actor_label=by_label, scope=scope.key())
         if then is not None:
             then(db)
@@ -241,17 +242,19 @@ def revoke(
     by: int | None,
     by_label: str = "",
 ) -> list[Role]:
-    current = roles.role_of(user_id)
-    if current is None:
-        raise RoleError(f"Mã Telegram {user_id} không giữ vai điều phối viên nào.")
-    if by is not None:
-        mine = roles.scope_of(by)
-        if mine is None or not roles.contains(mine, current.scope):
-            raise RoleError("Người này giữ vai ngoài phạm vi của bạn.")
-    if current.source == "config":
-        raise RoleError("Tài khoản này được khai trong tệp cấu hình: sửa tệp cấu hình để gỡ.")
-    with db.conn:
+    """Take the role away; the tickets they were answering go back to the queue."""
+    with transaction(db):
+        current = _stored_role(db, user_id)
+        if current is None:
+            raise RoleError(f"Mã Telegram {user_id} không giữ vai điều phối viên nào.")
+        if by is not None:
+            mine = roles.scope_of(by)
+            if mine is None or not roles.contains(mine, current.scope):
+                raise RoleError("Người này giữ vai ngoài phạm vi của bạn.")
+        if current.source == "config":
+            raise RoleError("Tài khoản này được khai trong tệp cấu hình: sửa tệp cấu hình để gỡ.")
         db.conn.execute("DELETE FROM roles WHERE user_id = ?", [user_id])
+        _release_claims(db, user_id)
         detail = {"người bị gỡ": user_id, "phạm vi": scope_label(db, current.scope)}
         audit.record(
             db, "role.revoke", detail, actor=by, actor_label=by_label, scope=current.scope.key()
@@ -259,11 +262,37 @@ def revoke(
     return all_roles(db)
 
 
+def _check_rights(roles: Roles, by: int | None, scope: Scope, current: Role | None) -> None:
+    if by is None:
+        return  # the server
+    mine = roles.scope_of(by)
+    if mine is None or not roles.contains(mine, scope):
+        raise RoleError("Bạn chỉ giao được vai trong phạm vi mình phụ trách.")
+    if current is not None and not roles.contains(mine, current.scope):
+        raise RoleError("Người này đang giữ vai ngoài phạm vi của bạn.")
+
+
+def _stored_role(db: sqlite_utils.Database, user_id: int) -> Role | None:
+    row = db.execute(
+        "SELECT user_id, scope, source, granted_by, granted_at FROM roles WHERE user_id = ?",
+        [user_id],
+    ).fetchone()
+    return Role(row[0], Scope.parse(row[1]), *row[2:]) if row else None
+
+
+def _release_claims(db: sqlite_utils.Database, user_id: int) -> None:
+    db.execute(
+        "UPDATE tickets SET state = 'open', claimed_by = NULL, claimed_name = NULL"
+        " WHERE claimed_by = ? AND state = 'claimed'",
+        [user_id],
+    )
+
+
 def bootstrap(db: sqlite_utils.Database, config_ids: frozenset[int]) -> list[Role]:
     """The config's coordinators as national roles; config roles no longer listed there
     are removed. Each change is in the trail, as done by the server."""
     stored = {r.user_id: r for r in all_roles(db)}
-    with db.conn:
+    with transaction(db):
         for user_id in sorted(config_ids):
             role = stored.get(user_id)
             if role is not None and role.source == "config" and role.scope == NATIONAL:

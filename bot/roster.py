@@ -14,6 +14,8 @@ from typing import Literal
 
 import sqlite_utils
 
+from bot.db import transaction
+
 STATUS_LABELS = {
     "registered": "đã đăng ký",
     "attended": "đã tham gia",
@@ -86,7 +88,7 @@ def link(
     the place to record it and to tell the people concerned. With `commune_code` (an
     invitation), only a cadre of that commune is linked.
     """
-    with db.conn:
+    with transaction(db):
         row = db.execute(
             "SELECT id, telegram_user_id FROM cadres WHERE phone = ?"
             " AND (? IS NULL OR commune_code = ?)",
@@ -115,7 +117,7 @@ def undo_relink(
 ) -> Cadre | None:
     """Give a moved record back to its earlier account, if nothing changed since and
     `allowed(db, cadre_id, commune_code)` (which may write to the same transaction)."""
-    with db.conn:
+    with transaction(db):
         row = db.execute(
             "SELECT cadre_id, from_user, to_user FROM relinks WHERE id = ? AND undone_at IS NULL",
             [relink_id],
@@ -144,7 +146,7 @@ def undo_relink(
 
 
 def unlink(db: sqlite_utils.Database, user_id: int) -> bool:
-    with db.conn:
+    with transaction(db):
         cursor = db.execute(
             "UPDATE cadres SET telegram_user_id = NULL WHERE telegram_user_id = ?", [user_id]
         )

@@ -33,15 +33,16 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class _UpdateEndpoint(tornado.web.RequestHandler):
     SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
 
-    def initialize(self, app: Application, secret_token: str | None) -> None:
+    def initialize(self, app: Application, secret_token: str) -> None:
         self.app = app
-        self.secret_token = secret_token
+        self.secret_token = secret_token  # required by the config (bot.config)
 
     async def post(self) -> None:
-        if self.secret_token is not None:
-            given = self.request.headers.get(SECRET_HEADER, "")
-            if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
-                raise tornado.web.HTTPError(403)
+        given = self.request.headers.get(SECRET_HEADER, "")
+        if not self.secret_token or not hmac.compare_digest(
+            given.encode(), self.secret_token.encode()
+        ):
+            raise tornado.web.HTTPError(403)
         try:
             raw = json.loads(self.request.body)
         except ValueError:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from bot import audit, outbox
+from bot.db import transaction
 from bot.replies import Reply
 from bot.roles import Scope, scope_sql
 
@@ -68,7 +69,7 @@ def create_draft(
     now: str,
     judged_entry: str | None = None,
 ) -> int:
-    with db.conn:
+    with transaction(db):
         return (
             db["tickets"]
             .insert(
@@ -102,7 +103,7 @@ def latest_draft(db: sqlite_utils.Database, asker_id: int) -> Ticket | None:
 
 def start_note(db: sqlite_utils.Database, ticket_id: int, asker_id: int) -> bool:
     """The cadre's next message is a line added to the draft (and no other draft waits)."""
-    with db.conn:
+    with transaction(db):
         db.execute(
             "UPDATE tickets SET state = 'draft' WHERE asker_id = ? AND state = 'noting'",
             [asker_id],
@@ -116,7 +117,7 @@ def start_note(db: sqlite_utils.Database, ticket_id: int, asker_id: int) -> bool
 
 def add_note(db: sqlite_utils.Database, asker_id: int, note: str) -> Ticket | None:
     """The line typed after "Thêm một dòng": kept on the draft, which waits to be sent."""
-    with db.conn:
+    with transaction(db):
         row = db.execute(
             "SELECT id FROM tickets WHERE asker_id = ? AND state = 'noting'", [asker_id]
         ).fetchone()
@@ -158,7 +159,7 @@ def send(
     coordinators that holds the asker's commune."""
     asker_label, commune_code = _asker(db, asker_id)
     levels = responsible(commune_code)
-    with db.conn:
+    with transaction(db):
         changed = _changed(
             db,
             "UPDATE tickets SET state = 'open', opened_at = ?, announced_at = ?,"
@@ -175,7 +176,7 @@ def send(
 
 
 def withdraw(db: sqlite_utils.Database, ticket_id: int, asker_id: int, now: str) -> bool:
-    with db.conn:
+    with transaction(db):
         return _changed(
             db,
             "UPDATE tickets SET state = 'closed', resolution = 'withdrawn', closed_at = ?"
@@ -188,7 +189,7 @@ def claim(
     db: sqlite_utils.Database, ticket_id: int, coordinator_id: int, name: str, now: str
 ) -> bool:
     """First come: True if this coordinator now answers the ticket (or already did)."""
-    with db.conn:
+    with transaction(db):
         db.execute(  # one ticket at a time: a coordinator's earlier claim is let go
             "UPDATE tickets SET state = 'open', claimed_by = NULL, claimed_name = NULL"
             " WHERE claimed_by = ? AND state = 'claimed' AND id != ?",
@@ -204,7 +205,7 @@ def claim(
 
 
 def release(db: sqlite_utils.Database, ticket_id: int, coordinator_id: int) -> bool:
-    with db.conn:
+    with transaction(db):
         return _changed(
             db,
             "UPDATE tickets SET state = 'open', claimed_by = NULL, claimed_name = NULL"
@@ -240,7 +241,7 @@ def finish(
     """Answer or close a ticket that is open or claimed by this coordinator, queue the
     cadre's message and write the trail; None when it is not (any more) theirs to finish."""
     state = "answered" if resolution == "reply" else "closed"
-    with db.conn:
+    with transaction(db):
         changed = _changed(
             db,
             "UPDATE tickets SET state = ?, resolution = ?, answer = ?, faq_entry = ?,"
@@ -278,7 +279,7 @@ def finish(
 
 def rate(db: sqlite_utils.Database, ticket_id: int, asker_id: int, helped: bool) -> bool:
     """The cadre says whether the answer helped; only the asker, only once it is answered."""
-    with db.conn:
+    with transaction(db):
         return _changed(
             db,
             "UPDATE tickets SET helped = ? WHERE id = ? AND asker_id = ?"
@@ -316,18 +317,21 @@ def announce_again(
     card: Callable[[Ticket], Reply],
     now: str,
 ) -> int:
-    """Tickets still open since before `before` go one level up (the province, then the
-    national office) and are announced there; at the top, announced to it again."""
-    with db.conn:
+    """Tickets still open since before `before`, or claimed before it and not answered,
+    go one level up (the province, then the national office) and are announced there
+    (a claim that long is let go); at the top, announced to it again."""
+    with transaction(db):
         rows = db.execute(
-            "SELECT id, commune_code, level FROM tickets WHERE state = 'open' AND announced_at < ?",
-            [before],
+            "SELECT id, commune_code, level FROM tickets WHERE (state = 'open'"
+            " AND announced_at < ?) OR (state = 'claimed' AND claimed_at < ?)",
+            [before, before],
         ).fetchall()
         for ticket_id, commune_code, level in rows:
             levels = responsible(commune_code)
             level = min(level + 1, len(levels) - 1)
             db.execute(
-                "UPDATE tickets SET announced_at = ?, level = ? WHERE id = ?",
+                "UPDATE tickets SET state = 'open', claimed_by = NULL, claimed_name = NULL,"
+                " announced_at = ?, level = ? WHERE id = ?",
                 [now, max(level, 0), ticket_id],
             )
             ticket = get(db, ticket_id)

@@ -168,7 +168,7 @@ def webhook_bot(api: FakeBotApi, tmp_path: Path, knowledge_dir: Path) -> Iterato
         "url": "https://bot.example.invalid/ntm-hook",
         "listen": "127.0.0.1",
         "port": port,
-        "secret_token": "bi-mat-123",
+        "secret_token": "bi-mat-cua-van-phong-123",
     }
     with bot_process(api, tmp_path, knowledge_dir, webhook=webhook) as running:
-        yield WebhookBot(running, port, "bi-mat-123")
+        yield WebhookBot(running, port, "bi-mat-cua-van-phong-123")

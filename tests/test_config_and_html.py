@@ -41,6 +41,11 @@ def test_environment_token_wins(tmp_path, monkeypatch):
         ("coordinators: [abc]\n", "coordinators"),
         ("matching:\n  answer_threshold: cao\n", "matching.answer_threshold"),
         ("telegram:\n  webhook:\n    port: 80\n", "telegram.webhook.url"),
+        ("telegram:\n  webhook:\n    url: https://x.vn/h\n", "secret_token là bắt buộc"),
+        (
+            "telegram:\n  webhook:\n    url: https://x.vn/h\n    secret_token: ngan\n",
+            "secret_token là bắt buộc",
+        ),
         ("telegram:\n  rate_limiter: maybe\n", "telegram.rate_limiter"),
     ],
 )

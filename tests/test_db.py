@@ -77,3 +77,58 @@ def test_a_first_version_database_migrates_in_place(tmp_path):
     assert version == SCHEMA_VERSION
     assert (item.normalized, item.count) == ("gia lua", 1)  # old data kept
     assert communes == 3321  # the new tables arrived, seeded
+
+
+def test_an_action_and_its_audit_row_commit_together_or_not_at_all(tmp_path):
+    """With the trail made to refuse every row (a trigger, as a full disk would), each
+    action fails whole: nothing of it is left in the database."""
+    import datetime as dt
+
+    from bot import broadcasts, invites, roles, tickets
+    from bot.broadcasts import Audience
+    from bot.replies import Reply
+
+    database = Database(tmp_path / "ntm.sqlite3")
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+    def seed(db: sqlite_utils.Database) -> int:
+        db.execute(
+            "INSERT INTO cadres (phone, full_name, commune_code, telegram_user_id)"
+            " VALUES ('+84912000001', 'An', 27610, 701)"
+        )
+        ticket = tickets.create_draft(db, 701, 701, "hỏi", (), now.isoformat())
+        tickets.send(db, ticket, 701, lambda _c: [[900]], lambda t: Reply("thẻ"), now.isoformat())
+        db.execute(
+            "CREATE TRIGGER no_trail BEFORE INSERT ON audit"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        return ticket
+
+    ticket = database.call(seed)
+    held = database.call(roles.Roles.load)
+    actions = {
+        "broadcast": lambda db: broadcasts.create_broadcast(db, "x", Audience("all"), now),
+        "invite": lambda db: invites.create(db, 27610, by=900),
+        "role": lambda db: roles.grant(db, held, 555, roles.NATIONAL, by=None),
+        "ticket": lambda db: tickets.finish(
+            db, ticket, 900, "reply", lambda t: Reply("đáp"), now.isoformat(), "đáp"
+        ),
+    }
+    for action in actions.values():
+        with pytest.raises(sqlite3.IntegrityError, match="disk is full"):
+            database.call(action)
+    left = database.call(
+        lambda db: [
+            db.execute(sql).fetchone()[0]
+            for sql in (
+                "SELECT count(*) FROM broadcasts",
+                "SELECT count(*) FROM deliveries",
+                "SELECT count(*) FROM invites",
+                "SELECT count(*) FROM roles",
+                "SELECT state FROM tickets",
+                "SELECT count(*) FROM outbox",  # the card sent before the trigger, only
+            )
+        ]
+    )
+    database.close()
+    assert left == [0, 0, 0, 0, "open", 1]

@@ -398,7 +398,7 @@ async def test_the_command_menu_follows_a_role_given_and_removed_while_running(
         await fake_api.wait_for_reply(PROVINCE_A)
         removed = await settled(556, lambda names: not names)
     assert {"nhatky", "chuatraloi", "moi", "baocao"} <= national
-    assert "moi" in province and "nhatky" not in province and "chuatraloi" not in province
+    assert "moi" in province and "nhatky" not in province and "reload" not in province
     assert {"dieuphoivien", "baocao"} <= given and "nhatky" not in given
     assert removed == set()
 
@@ -443,3 +443,26 @@ async def test_cancelling_reloading_and_forged_attempts_leave_the_right_trace(fa
         (PROVINCE_A, "broadcast.cancel", f"province:{HCMC}"),
         (NATIONAL_ID, "reload", None),
     ]
+
+
+async def test_the_review_queue_shows_each_scope_the_questions_of_its_cadres(fake_api, tmp_path):
+    config = _config(fake_api, tmp_path)
+    ours, theirs = UNKNOWN, "Thôn tôi muốn mua loa phát thanh thì lấy tiền quỹ nào?"
+    async with running_bot(config, MINI):
+        for cadre, question in ((CADRE_A1, ours), (CADRE_B, theirs)):
+            fake_api.push_message(cadre, question)
+            await fake_api.wait_for_reply(cadre)
+        queues = {}
+        for coordinator in (PROVINCE_A, PROVINCE_B, NATIONAL_ID):
+            fake_api.push_message(coordinator, "/chuatraloi")
+            queues[coordinator] = await fake_api.wait_for_reply(coordinator)
+        dismiss = next(iter(_buttons(queues[NATIONAL_ID]).values()))
+        forged = to_plain((await _forge(fake_api, PROVINCE_A, dismiss)).text)
+    province_a, province_b = to_plain(queues[PROVINCE_A].text), to_plain(queues[PROVINCE_B].text)
+    national = to_plain(queues[NATIONAL_ID].text)
+    assert ours in province_a and theirs not in province_a and "Thành phố Hồ Chí Minh" in province_a
+    assert theirs in province_b and ours not in province_b
+    assert ours in national and theirs in national
+    assert _buttons(queues[PROVINCE_A]) == {} and len(_buttons(queues[NATIONAL_ID])) == 2
+    assert "không còn hiệu lực" in forged
+    assert _rows(config, "SELECT count(*) FROM unanswered WHERE state = 'open'") == [(2,)]

@@ -179,7 +179,7 @@ def test_ntm_bot_run_with_a_webhook(fake_api: FakeBotApi, tmp_path):
     with webhook_bot(fake_api, tmp_path, MINI) as bot:
         registered = fake_api.wait_for_sync("setWebhook", timeout=20)
         assert registered.params["url"] == "https://bot.example.invalid/ntm-hook"
-        assert registered.params["secret_token"] == "bi-mat-123"
+        assert registered.params["secret_token"] == "bi-mat-cua-van-phong-123"
         assert bot.post(update, secret="sai-bi-mat") == 403
         assert bot.post(update, secret="") == 403
         mark = fake_api.mark()
