@@ -319,6 +319,8 @@ def spawn(system: str, fake: Any, workdir: Path) -> Process:
             "database": str(workdir / "ntm.sqlite3"),
         }
         config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        init = [sys.executable, "-m", "bot", "init", "--config", str(config)]
+        subprocess.run(init, cwd=ROOT, check=True, capture_output=True)
         argv = [sys.executable, "-m", "bot", "run", "--config", str(config)]
     else:
         argv = [sys.executable, "-c", ECHO_BOT]

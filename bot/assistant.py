@@ -458,7 +458,6 @@ class Assistant:
 
     async def housekeeping(self) -> None:
         """What the running bot does in the background besides sending (bot.outbox_worker)."""
-        await self.db.run(self.roles.refresh)  # roles changed by `ntm-bot roles`
         await self.helpdesk.announce_again()
         await self.review.digest()
 

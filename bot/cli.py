@@ -15,7 +15,7 @@ import yaml
 
 from bot import logs
 from bot.assistant import Assistant
-from bot.config import Config, ConfigError, load_config
+from bot.config import DATABASE_NAME, Config, ConfigError, load_config
 from bot.db import SCHEMA_VERSION, Database, DatabaseError
 from bot.importer import KINDS
 from bot.knowledge import Knowledge, KnowledgeError, load_knowledge
@@ -59,25 +59,28 @@ def _say_database(config: Config, *, create: bool = False) -> None:
     `create`: a mistyped or forgotten --config must not quietly start an empty one."""
     path = config.database
     if not create and not path.exists():
+        stray = Path(DATABASE_NAME)
+        hint = (
+            f" Ở thư mục đang đứng có tệp {stray.resolve()}: nếu đó là cơ sở dữ liệu cũ của "
+            "bot, khai `database:` trỏ tới nó trong tệp cấu hình."
+            if stray.is_file() and stray.resolve() != path
+            else ""
+        )
         raise UserError(
             f"Chưa có cơ sở dữ liệu {path} ({_origin(config)}). Nếu bot dùng một cơ sở dữ "
             "liệu khác, chỉ đúng tệp cấu hình bằng --config hoặc biến môi trường "
-            "NTM_BOT_CONFIG; nếu đây là lần đầu, tạo nó bằng `ntm-bot init`."
+            f"NTM_BOT_CONFIG; nếu đây là lần đầu, tạo nó bằng `ntm-bot init`.{hint}"
         )
     click.echo(f"Cơ sở dữ liệu: {path} ({_origin(config)}).", err=True)
 
 
 @contextlib.contextmanager
 def _database(config: Config, *, create: bool = False) -> Iterator[Database]:
-    from bot import roles
-
     _say_database(config, create=create)
     try:
         database = Database(config.database)
     except DatabaseError as exc:
         raise UserError(str(exc)) from None
-    # Every command sees the config's coordinators as the national roles they are.
-    database.call(roles.bootstrap, config.coordinators)
     try:
         yield database
     finally:
@@ -110,17 +113,22 @@ def run(config_path: Path | None) -> None:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     knowledge = _knowledge(config.knowledge_dir)
-    with _database(config, create=True) as database:
+    with _database(config) as database:
         telegram_app.run(config, Assistant(config, knowledge, database))
 
 
-@main.command(help="Tạo cơ sở dữ liệu của bot theo cấu hình (nếu chưa có) và in nơi đặt nó.")
+@main.command(
+    help="Tạo cơ sở dữ liệu của bot theo cấu hình (nếu chưa có), ghi các điều phối viên "
+    "của tệp cấu hình, và in nơi đặt nó. Làm một lần trước `ntm-bot run`."
+)
 @CONFIG_OPTION
 def init(config_path: Path | None) -> None:
     config = _config(config_path)
+    from bot import roles
+
     existed = config.database.exists()
-    with _database(config, create=True):
-        pass
+    with _database(config, create=True) as database:
+        database.call(roles.bootstrap, config.coordinators)
     state = "đã có sẵn" if existed else "vừa tạo"
     click.echo(f"Cơ sở dữ liệu {config.database} {state}, lược đồ phiên bản {SCHEMA_VERSION}.")
 
@@ -133,6 +141,7 @@ def chat(config_path: Path | None, as_coordinator: bool) -> None:
     from bot.clock import vietnam_today
     from bot.console import CONSOLE_USER
     from bot.console import chat as console_chat
+    from bot.roles import NATIONAL
 
     config = _config(config_path)
     demo_data = config.source is None
@@ -140,13 +149,14 @@ def chat(config_path: Path | None, as_coordinator: bool) -> None:
         # No config found: the demo database, with a demo cadre's account for the console.
         config = replace(config, database=Path(demo.DEMO_DATABASE).resolve())
         click.echo("Không có tệp cấu hình: dùng cơ sở dữ liệu demo.", err=True)
-    if as_coordinator:
-        config = replace(config, coordinators=config.coordinators | {CONSOLE_USER.id})
     knowledge = _knowledge(config.knowledge_dir)
     with _database(config, create=demo_data) as database:
         if demo_data:
             database.call(demo.prepare_console, CONSOLE_USER.id, vietnam_today())
-        console_chat(Assistant(config, knowledge, database))
+        assistant = Assistant(config, knowledge, database)
+        if as_coordinator:  # for this session only: nothing is written to the roles table
+            assistant.roles.allow(CONSOLE_USER.id, NATIONAL)
+        console_chat(assistant)
 
 
 @main.command(help="Hỏi một câu, in câu trả lời (hoặc JSON với --json).")

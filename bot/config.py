@@ -117,8 +117,9 @@ def default_data_dir() -> Path:
 
 
 def _xdg(variable: str, fallback: str) -> Path:
-    value = os.environ.get(variable, "").strip()
-    return Path(value) if value else Path.home() / fallback
+    # A relative value is invalid by the XDG spec (it would move with the folder): ignored.
+    value = Path(os.environ.get(variable, "").strip() or ".")
+    return value if value.is_absolute() else Path.home() / fallback
 
 
 def locate_config(path: str | Path | None) -> tuple[Path | None, str]:
@@ -128,7 +129,10 @@ def locate_config(path: str | Path | None) -> tuple[Path | None, str]:
         return Path(path), "theo --config"
     from_env = os.environ.get(CONFIG_ENV, "").strip()
     if from_env:
-        return Path(from_env).expanduser(), f"theo biến môi trường {CONFIG_ENV}"
+        path = Path(from_env).expanduser()
+        if not path.is_absolute():  # it would name another file in each folder
+            raise ConfigError(f"Biến môi trường {CONFIG_ENV} phải là đường dẫn tuyệt đối.")
+        return path, f"theo biến môi trường {CONFIG_ENV}"
     default = default_config_path()
     if default.is_file():
         return default, "ở vị trí mặc định"

@@ -67,6 +67,7 @@ class Roles:
 
     def __init__(self, roles: list[Role], province_of: dict[int, int]) -> None:
         self._by_user = {r.user_id: r for r in roles}
+        self._session: dict[int, Role] = {}  # roles of this process only (`allow`)
         self._province_of = province_of  # commune code -> province code
         self.data_version = -1
 
@@ -81,13 +82,18 @@ class Roles:
         version = _data_version(db)
         if version == self.data_version:
             return False
-        self._by_user = {r.user_id: r for r in all_roles(db)}
+        self._by_user = {r.user_id: r for r in all_roles(db)} | self._session
         self.data_version = version
         return True
 
     def replace(self, roles: list[Role]) -> None:
         """After a change made by this process (which data_version does not show)."""
-        self._by_user = {r.user_id: r for r in roles}
+        self._by_user = {r.user_id: r for r in roles} | self._session
+
+    def allow(self, user_id: int, scope: Scope) -> None:
+        """A role for this process only, never stored (`ntm-bot chat --dieu-phoi`)."""
+        self._session[user_id] = Role(user_id, scope, "session", None, "")
+        self._by_user[user_id] = self._session[user_id]
 
     # --- questions ------------------------------------------------------------------
 

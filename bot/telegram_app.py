@@ -94,7 +94,7 @@ async def _on_start(app: Application) -> None:
     assistant: Assistant = app.bot_data["assistant"]
     assistant.bot_username = app.bot.username  # for invitation links (/moi)
     await _sync_menus(app)
-    app.bot_data["menus-task"] = asyncio.create_task(_keep_menus(app), name="menus")
+    app.bot_data["roles-task"] = asyncio.create_task(_keep_roles(app), name="roles")
     settings = assistant.config.broadcast
     worker = BroadcastWorker(
         app.bot,
@@ -117,7 +117,7 @@ async def _on_start(app: Application) -> None:
 
 async def _on_stop(app: Application) -> None:
     await app.bot_data["sender"].drain()
-    for name in ("worker", "outbox", "menus-task"):
+    for name in ("worker", "outbox", "roles-task"):
         task = app.bot_data.pop(name, None)
         if task is not None:
             task.cancel()
@@ -125,13 +125,21 @@ async def _on_stop(app: Application) -> None:
                 await task
 
 
-MENU_SECONDS = 5.0  # how soon a role given or removed while running shows in the menu
+ROLES_SECONDS = 1.0  # how soon a role changed by `ntm-bot roles` takes effect
 
 
-async def _keep_menus(app: Application) -> None:
+async def _keep_roles(app: Application) -> None:
+    """Roles changed in the database by another process (`ntm-bot roles`) take effect
+    within a second, on a loop of their own that no slow send can hold up; the command
+    menus follow (a call to Telegram only for a role that changed)."""
+    assistant: Assistant = app.bot_data["assistant"]
     while True:
-        await asyncio.sleep(MENU_SECONDS)
-        await _sync_menus(app)
+        await asyncio.sleep(ROLES_SECONDS)
+        try:
+            await assistant.db.run(assistant.roles.refresh)
+            await _sync_menus(app)
+        except Exception:  # the loop must outlive a locked database or an outage
+            log.exception("Could not refresh the roles; trying again")
 
 
 async def _sync_menus(app: Application) -> None:

@@ -97,13 +97,15 @@ def bot_process(
     """Run the real `ntm-bot run` against the fake server, configured by file alone;
     `settings`: more top-level config keys (coordinators, helpdesk…)."""
     config = tmp_path / "config.yaml"
+    database = database or tmp_path / "ntm.sqlite3"
+    Database(database).close()  # what `ntm-bot init` does: `run` needs the database made
     connection = {"base_url": api.base_url, "base_file_url": api.base_file_url, **telegram}
     config.write_text(
         yaml.safe_dump(
             {
                 "telegram": connection,
                 "knowledge_dir": str(knowledge_dir),
-                "database": str(database or tmp_path / "ntm.sqlite3"),
+                "database": str(database),
                 **(settings or {}),
             },
             allow_unicode=True,

@@ -118,6 +118,41 @@ def test_every_command_finds_the_same_database_wherever_it_is_run(tmp_path):
     assert not list(elsewhere.glob("*.sqlite3"))  # never a database where one stands
 
 
+def test_run_never_starts_on_an_empty_database_it_made_itself(tmp_path):
+    """An upgraded service whose config has no `database:` used to mean ./ntm-bot.sqlite3:
+    `run` refuses the new default place and points at the old file."""
+    (tmp_path / "config.yaml").write_text("coordinators: [1]\n", encoding="utf-8")
+    sqlite3.connect(tmp_path / "ntm-bot.sqlite3").close()
+    env = isolated_env(tmp_path) | {"NTM_BOT_TOKEN": "123:abc"}
+    elsewhere = tmp_path / "khac"
+    elsewhere.mkdir()
+    (elsewhere / "config.yaml").write_text("coordinators: [1]\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(elsewhere / "config.yaml")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"Chưa có cơ sở dữ liệu {elsewhere / 'ntm-bot.sqlite3'}" in result.stderr
+    assert f"có tệp {tmp_path / 'ntm-bot.sqlite3'}" in result.stderr
+    assert not (elsewhere / "ntm-bot.sqlite3").exists()
+    relative = subprocess.run(
+        [sys.executable, "-m", "bot", "export", "cadres", "x.csv"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+        env=env | {"NTM_BOT_CONFIG": "config.yaml"},
+    )  # fmt: skip
+    assert relative.returncode == 1 and "phải là đường dẫn tuyệt đối" in relative.stderr
+
+
+def test_the_console_coordinator_role_is_for_the_session_only(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: {tmp_path / 'bot.sqlite3'}\ncoordinators: [900]\n")
+    assert run(["init", "--config", str(config)], tmp_path).returncode == 0
+    chat = run(["chat", "--dieu-phoi", "--config", str(config)], tmp_path, "/nhatky\n/thoat\n")
+    assert "Nhật ký thao tác" in chat.stdout, chat.stdout
+    roles = sqlite3.connect(tmp_path / "bot.sqlite3").execute("SELECT user_id FROM roles")
+    assert roles.fetchall() == [(900,)]  # the config's coordinator, not the console
+
+
 def test_without_a_config_chat_uses_the_demo_and_ask_creates_nothing(tmp_path):
     chat = run(["chat"], tmp_path, "/thoat\n")
     assert "dùng cơ sở dữ liệu demo" in chat.stderr

@@ -374,7 +374,7 @@ async def test_the_command_menu_follows_a_role_given_and_removed_while_running(
 ):
     from bot import telegram_app
 
-    monkeypatch.setattr(telegram_app, "MENU_SECONDS", 0.2)
+    monkeypatch.setattr(telegram_app, "ROLES_SECONDS", 0.2)
     config = _config(fake_api, tmp_path)
 
     def menu(user_id: int) -> set[str]:
@@ -466,3 +466,38 @@ async def test_the_review_queue_shows_each_scope_the_questions_of_its_cadres(fak
     assert _buttons(queues[PROVINCE_A]) == {} and len(_buttons(queues[NATIONAL_ID])) == 2
     assert "không còn hiệu lực" in forged
     assert _rows(config, "SELECT count(*) FROM unanswered WHERE state = 'open'") == [(2,)]
+
+
+async def test_roles_changed_on_the_server_take_effect_in_the_running_bot(fake_api, tmp_path):
+    import subprocess
+    import sys
+
+    config = _config(fake_api, tmp_path)
+    server_config = tmp_path / "server.yaml"
+    server_config.write_text(f"database: {config.database}\n", encoding="utf-8")
+
+    def roles_cli(*args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "bot", "roles", *args, "--config", str(server_config)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+
+    async def asks_until(expected: str) -> str:
+        for _ in range(40):
+            fake_api.push_message(557, "/hoidap")
+            said = to_plain((await fake_api.wait_for_reply(557)).text)
+            if expected in said:
+                return said
+            await asyncio.sleep(0.1)
+        return said
+
+    async with running_bot(config, MINI):
+        fake_api.push_message(557, "/hoidap")
+        before = to_plain((await fake_api.wait_for_reply(557)).text)
+        await asyncio.to_thread(roles_cli, "add", "557", "--province", str(HCMC))
+        granted = await asks_until("Không có câu hỏi nào")
+        await asyncio.to_thread(roles_cli, "remove", "557")
+        revoked = await asks_until("chỉ dành cho điều phối viên")
+    assert "chỉ dành cho điều phối viên" in before
+    assert "Không có câu hỏi nào" in granted
+    assert "chỉ dành cho điều phối viên" in revoked
