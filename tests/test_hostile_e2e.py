@@ -304,3 +304,34 @@ async def test_an_update_that_cannot_be_parsed_is_skipped_and_logged_once(
     assert len(skipped) == 2
     assert "old-shape" not in caplog.text  # the update's content is not logged
     assert len(caplog.records) < 40
+
+
+async def test_odd_arguments_to_coordinators_commands_and_buttons_get_a_clear_reply(
+    fake_api: FakeBotApi, config
+):
+    """Unicode digits (which pass str.isdigit but not int), numbers past SQLite's integers,
+    years out of range: a Vietnamese reply, never an error in the log."""
+    async with running_bot(config, MINI):
+        said = []
+        for text in (
+            "/dieuphoivien them ²",
+            "/dieuphoivien go ²",
+            "/dieuphoivien them 222 xa ²",
+            "/dieuphoivien them 222 tinh 99999999999999999999",
+            "/dieuphoivien them 99999999999999999999999 toanquoc",
+            "/moi ²",
+            "/moi 99999999999999999999",
+            "/nhatky 01/01/0001",
+            "/nhatky 31/02/2026",
+            "/baocao " + "x" * 300,
+            "/daotao ０９１２３４５６７８",
+            "/start " + "²" * 20,
+        ):
+            fake_api.push_message(COORDINATOR, text)
+            said.append(to_plain((await fake_api.wait_for_reply(COORDINATOR)).text))
+        fake_api.push_message(COORDINATOR, "/chude")
+        menu = await fake_api.wait_for_reply(COORDINATOR)
+        for data in ("bc:²", "bc:99999999999999999999", "tb:p:²", "dp:rm:²", "dp:rm:" + "9" * 30):
+            fake_api.push_callback(COORDINATOR, data, menu)
+            said.append(to_plain((await fake_api.wait_for_reply(COORDINATOR)).text))
+    assert all(text and "Xin lỗi, đã có lỗi" not in text for text in said), said
