@@ -24,6 +24,7 @@ from bot.replies import User
 from bot.routing import Route, Router
 
 _CLI_USER = User(0)
+DEMO = "demo"  # Config.found_by of `ntm-bot chat` without a config
 CONFIG_OPTION = click.option(
     "--config",
     "config_path",
@@ -49,6 +50,8 @@ def _config(path: Path | None) -> Config:
 
 
 def _origin(config: Config) -> str:
+    if config.found_by == DEMO:
+        return "cơ sở dữ liệu demo, trong thư mục đang đứng"
     if config.source is None:
         return "không có tệp cấu hình nên dùng vị trí mặc định"
     return f"cấu hình {config.source}, tìm {config.found_by}"
@@ -147,7 +150,7 @@ def chat(config_path: Path | None, as_coordinator: bool) -> None:
     demo_data = config.source is None
     if demo_data:
         # No config found: the demo database, with a demo cadre's account for the console.
-        config = replace(config, database=Path(demo.DEMO_DATABASE).resolve())
+        config = replace(config, database=Path(demo.DEMO_DATABASE).resolve(), found_by=DEMO)
         click.echo("Không có tệp cấu hình: dùng cơ sở dữ liệu demo.", err=True)
     knowledge = _knowledge(config.knowledge_dir)
     with _database(config, create=demo_data) as database:

@@ -24,7 +24,7 @@ HOW_TO = (
     "Thêm: <code>/dieuphoivien them SĐT_HOẶC_MÃ_TELEGRAM PHẠM_VI</code>, phạm vi là "
     "<code>toanquoc</code>, <code>tinh MÃ_TỈNH</code> hoặc <code>xa MÃ_XÃ</code> (bỏ trống: "
     "phạm vi của bạn). Người được thêm gõ /id để biết mã Telegram của mình; nếu đã liên kết hồ "
-    "sơ cán bộ thì dùng số điện thoại.\nGỡ: bấm nút dưới đây, hoặc "
+    "sơ cán bộ thì dùng số điện thoại.\nGỡ: bấm nút ✖️ của người đó, hoặc "
     "<code>/dieuphoivien go SĐT_HOẶC_MÃ</code>."
 )
 WELCOME = (
@@ -93,6 +93,8 @@ class CoordinatorsDesk:
         held = await self.db.run(_roles_within, self.roles, scope)
         label = await self.db.run(roles.scope_label, scope)
         lines = [f"<b>Điều phối viên trong phạm vi của bạn</b> ({escape(label)}):", ""]
+        if not held:
+            lines.append("Chưa có ai được giao vai trong phạm vi này.")
         buttons = []
         for role, where in held:
             source = " – khai trong tệp cấu hình" if role.source == "config" else ""
