@@ -53,8 +53,8 @@ def resolve_person(db: sqlite_utils.Database, text: str) -> int | None:
     if phone is not None:
         cadre = roster.cadre_by_phone(db, phone)
         return cadre.telegram_user_id if cadre else None
-    user_id = button_number(text, 15)  # Telegram ids fit in 52 bits
-    return user_id if user_id else None
+    user_id = button_number(text, 16)
+    return user_id if user_id and user_id < 2**52 else None  # Telegram ids fit in 52 bits
 
 
 class CoordinatorsDesk:

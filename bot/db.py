@@ -317,13 +317,6 @@ def _v8(db: sqlite_utils.Database) -> None:
     # How far up a ticket has gone: 0 the narrowest coordinators of the asker's commune,
     # then one level up each time it is announced again unanswered (bot.helpdesk).
     db["tickets"].add_column("level", int, not_null_default=0)
-    # Where unanswered questions come from, counted per commune and never per person:
-    # province and commune coordinators see what their cadres could not get answered.
-    db["unanswered_places"].create(
-        {"normalized": str, "commune_code": int, "count": int},
-        pk=("normalized", "commune_code"),
-        not_null={"count"},
-    )
     # Invitation links (bot.invites): the token names a commune's roster, nothing more.
     db["invites"].create(
         {
@@ -341,6 +334,16 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """Where unanswered questions come from, counted per commune and never per person:
+    province and commune coordinators see what their cadres could not get answered."""
+    db["unanswered_places"].create(
+        {"normalized": str, "commune_code": int, "count": int},
+        pk=("normalized", "commune_code"),
+        not_null={"count"},
+    )
+
+
 # Each migration upgrades the schema by one version; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
@@ -351,6 +354,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v6,
     _v7,
     _v8,
+    _v9,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -372,10 +376,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.conn.commit()
     except BaseException:
+        # Also when COMMIT itself fails (a full disk): a transaction left open would turn
+        # every later one into a savepoint that never commits, and hold the write lock.
         db.conn.rollback()
         raise
-    db.conn.commit()
 
 
 class DatabaseError(Exception):
@@ -428,16 +434,21 @@ class Database:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the schema to SCHEMA_VERSION, one migration per transaction."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(
-            f"tệp được tạo bởi phiên bản mới hơn (lược đồ {version} > {SCHEMA_VERSION})"
-        )
-    for number in range(version, SCHEMA_VERSION):
-        # sqlite3 runs DDL in autocommit mode unless a transaction is open: open one, so a
-        # migration that fails half-way leaves the previous version intact.
+    """Bring the schema to SCHEMA_VERSION, one migration per transaction.
+
+    The version is read inside each migration's transaction (which holds the write lock):
+    two processes opening an old file at once (the bot restarting while `ntm-bot roles`
+    runs) migrate it once, the second finding the work done. A migration that fails
+    half-way leaves the previous version intact.
+    """
+    while True:
         with transaction(db):
-            MIGRATIONS[number](db)
-            db.execute(f"PRAGMA user_version = {number + 1}")
-    return SCHEMA_VERSION
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"tệp được tạo bởi phiên bản mới hơn (lược đồ {version} > {SCHEMA_VERSION})"
+                )
+            if version == SCHEMA_VERSION:
+                return SCHEMA_VERSION
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")

@@ -64,6 +64,11 @@ CLAIMED = (
 )
 TAKEN = "Câu hỏi số {id} đang do {name} trả lời."
 DONE_ALREADY = "Câu hỏi số {id} đã được xử lý xong."
+CLAIM_LOST = (
+    "Câu hỏi bạn đang trả lời đã được trả về hàng chờ (chờ quá lâu, hoặc vai của bạn đã thay "
+    "đổi), nên tin nhắn này chưa được gửi cho ai và không được lưu. Gõ /hoidap để xem và nhận "
+    "lại câu hỏi."
+)
 NOT_YOURS = "Câu hỏi số {id} đến từ ngoài phạm vi bạn phụ trách, nên bạn không trả lời được."
 RELEASED = "Đã trả câu hỏi số {id} về hàng chờ cho điều phối viên khác."
 ANSWER_SENT = "✅ Đã gửi câu trả lời cho người hỏi (câu hỏi số {id})."
@@ -142,11 +147,15 @@ class HelpDesk:
         return user.id in self._noting or user.id in self._answering
 
     async def typed(self, text: str, user: User) -> list[Reply]:
-        if user.id in self._answering and self.roles.is_coordinator(user.id):
-            ticket = await self.db.run(tickets.claimed_by, user.id)
+        if user.id in self._answering:
+            coordinator = self.roles.is_coordinator(user.id)
+            ticket = await self.db.run(tickets.claimed_by, user.id) if coordinator else None
             if ticket:
                 return await self._reply(ticket, text, user)
+            # The claim was let go meanwhile (too long, a role changed): this was meant as
+            # an answer, so it is neither sent nor taken for a question.
             self._answering.discard(user.id)
+            return [Reply(CLAIM_LOST)]
         self._noting.discard(user.id)
         draft = await self.db.run(tickets.add_note, user.id, text)
         return [await self._confirmation(draft)] if draft else []

@@ -287,11 +287,9 @@ def _stored_role(db: sqlite_utils.Database, user_id: int) -> Role | None:
 
 
 def _release_claims(db: sqlite_utils.Database, user_id: int) -> None:
-    db.execute(
-        "UPDATE tickets SET state = 'open', claimed_by = NULL, claimed_name = NULL"
-        " WHERE claimed_by = ? AND state = 'claimed'",
-        [user_id],
-    )
+    from bot import tickets  # here: bot.tickets reads scopes from this module
+
+    tickets.release_claims(db, user_id, now_iso(), "vai điều phối viên của bạn đã thay đổi")
 
 
 def bootstrap(db: sqlite_utils.Database, config_ids: frozenset[int]) -> list[Role]:

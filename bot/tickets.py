@@ -310,6 +310,28 @@ def of_asker(db: sqlite_utils.Database, asker_id: int, limit: int = 10) -> list[
     return [_ticket(r) for r in rows]
 
 
+RELEASED = (
+    "Câu hỏi số {id} bạn nhận trả lời đã được trả về hàng chờ ({why}), nên chưa có gì được "
+    "gửi cho người hỏi. Gõ /hoidap nếu vẫn muốn trả lời."
+)
+WAITED_TOO_LONG = "chờ quá lâu chưa có trả lời, câu hỏi được chuyển lên cấp trên"
+
+
+def release_claims(db: sqlite_utils.Database, coordinator_id: int, now: str, why: str) -> None:
+    """Give the tickets a coordinator claimed back to the queue, and tell them why (in the
+    caller's transaction)."""
+    claimed = db.execute(
+        "SELECT id FROM tickets WHERE claimed_by = ? AND state = 'claimed'", [coordinator_id]
+    ).fetchall()
+    db.execute(
+        "UPDATE tickets SET state = 'open', claimed_by = NULL, claimed_name = NULL"
+        " WHERE claimed_by = ? AND state = 'claimed'",
+        [coordinator_id],
+    )
+    for (ticket_id,) in claimed:
+        outbox.enqueue(db, coordinator_id, Reply(RELEASED.format(id=ticket_id, why=why)), now)
+
+
 def announce_again(
     db: sqlite_utils.Database,
     before: str,
@@ -322,11 +344,14 @@ def announce_again(
     (a claim that long is let go); at the top, announced to it again."""
     with transaction(db):
         rows = db.execute(
-            "SELECT id, commune_code, level FROM tickets WHERE (state = 'open'"
+            "SELECT id, commune_code, level, claimed_by FROM tickets WHERE (state = 'open'"
             " AND announced_at < ?) OR (state = 'claimed' AND claimed_at < ?)",
             [before, before],
         ).fetchall()
-        for ticket_id, commune_code, level in rows:
+        for ticket_id, commune_code, level, claimer in rows:
+            if claimer is not None:
+                notice = RELEASED.format(id=ticket_id, why=WAITED_TOO_LONG)
+                outbox.enqueue(db, claimer, Reply(notice), now)
             levels = responsible(commune_code)
             level = min(level + 1, len(levels) - 1)
             db.execute(

@@ -132,3 +132,35 @@ def test_an_action_and_its_audit_row_commit_together_or_not_at_all(tmp_path):
     )
     database.close()
     assert left == [0, 0, 0, 0, "open", 1]
+
+
+def test_a_commit_that_fails_leaves_no_transaction_open(tmp_path):
+    """A COMMIT refused at the end (here a deferred foreign key; in life a full disk) is
+    rolled back: the next change is a transaction of its own, not a savepoint in limbo."""
+    from bot.db import transaction
+
+    database = Database(tmp_path / "ntm.sqlite3")
+
+    def broken(db: sqlite_utils.Database) -> None:
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        with transaction(db):
+            db.execute("PRAGMA defer_foreign_keys = ON")
+            db.execute(
+                "INSERT INTO cadres (phone, full_name, commune_code) VALUES ('+84912000001',"
+                " 'An', 99999)"  # no such commune: refused only at COMMIT
+            )
+
+    with pytest.raises(sqlite3.IntegrityError):
+        database.call(broken)
+
+    def after(db: sqlite_utils.Database) -> tuple[bool, int]:
+        open_before = db.conn.in_transaction
+        with transaction(db):
+            db.execute("INSERT INTO digests (week, sent_at) VALUES ('2026-W49', 'x')")
+        return open_before, db.execute("SELECT count(*) FROM cadres").fetchone()[0]
+
+    assert database.call(after) == (False, 0)
+    database.close()
+    assert sqlite3.connect(tmp_path / "ntm.sqlite3").execute(
+        "SELECT week FROM digests"
+    ).fetchall() == [("2026-W49",)]

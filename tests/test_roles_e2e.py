@@ -10,7 +10,7 @@ import sqlite_utils
 
 from bot import roles
 from bot.config import MatchingConfig
-from bot.db import MIGRATIONS, Database
+from bot.db import MIGRATIONS, SCHEMA_VERSION, Database
 from bot.roles import NATIONAL, Scope
 from bot.telegram_html import to_plain
 from tests.conftest import FIXTURES, config_for, running_bot
@@ -325,7 +325,7 @@ def test_a_database_of_today_migrates_in_place_and_config_coordinators_become_na
     database.call(roles.bootstrap, frozenset({NATIONAL_ID}))
     after = database.call(roles.all_roles)
     database.close()
-    assert kept == (8, [("Nguyễn Văn An", CADRE_A1)], [("open", 0)])
+    assert kept == (SCHEMA_VERSION, [("Nguyễn Văn An", CADRE_A1)], [("open", 0)])
     assert held.scope_of(NATIONAL_ID) == NATIONAL and held.scope_of(901) == NATIONAL
     assert [w.within for w in waiting] == [NATIONAL]
     assert trail == [(None, "role.grant"), (None, "role.grant")]
@@ -501,3 +501,28 @@ async def test_roles_changed_on_the_server_take_effect_in_the_running_bot(fake_a
     assert "chỉ dành cho điều phối viên" in before
     assert "Không có câu hỏi nào" in granted
     assert "chỉ dành cho điều phối viên" in revoked
+
+
+async def test_a_claim_let_go_tells_the_coordinator_and_their_answer_is_not_taken_for_a_question(
+    fake_api, tmp_path
+):
+    config = _config(fake_api, tmp_path)
+    async with running_bot(config, MINI) as app:
+        await send_ticket(fake_api, UNKNOWN, CADRE_A1)
+        card = await fake_api.wait_for_reply(COMMUNE_A1, timeout=10)
+        fake_api.push_callback(COMMUNE_A1, _buttons(card)["✍️ Trả lời"], card)
+        await fake_api.wait_for_reply(COMMUNE_A1)
+        _rows_write(
+            config, "UPDATE tickets SET claimed_at = '2000-01-01', announced_at = '2000-01-01'"
+        )
+        await app.bot_data["assistant"].housekeeping()
+        notice = to_plain((await fake_api.wait_for_reply(COMMUNE_A1, timeout=10)).text)
+        fake_api.push_message(COMMUNE_A1, "Anh liên hệ chị Hoa số 0912345678 ở phòng văn hóa.")
+        lost = to_plain((await fake_api.wait_for_reply(COMMUNE_A1)).text)
+        escalated = await fake_api.wait_for_reply(PROVINCE_A, timeout=10)
+    assert "Câu hỏi số 1 bạn nhận trả lời đã được trả về hàng chờ" in notice
+    assert "chưa được gửi cho ai" in lost
+    assert "Câu hỏi số 1" in to_plain(escalated.text)
+    assert _rows(config, "SELECT state, claimed_by FROM tickets") == [("open", None)]
+    assert _rows(config, "SELECT count(*) FROM unanswered WHERE example LIKE '%chị Hoa%'") == [(0,)]
+    assert not fake_api.sent_messages(CADRE_A1, since=0)[-1].text.startswith("💬")
