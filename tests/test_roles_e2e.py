@@ -526,3 +526,35 @@ async def test_a_claim_let_go_tells_the_coordinator_and_their_answer_is_not_take
     assert _rows(config, "SELECT state, claimed_by FROM tickets") == [("open", None)]
     assert _rows(config, "SELECT count(*) FROM unanswered WHERE example LIKE '%chị Hoa%'") == [(0,)]
     assert not fake_api.sent_messages(CADRE_A1, since=0)[-1].text.startswith("💬")
+
+
+def test_a_config_account_keeps_its_role_and_a_reminder_cannot_be_cancelled(tmp_path):
+    import datetime as dt
+
+    from bot import broadcasts
+    from bot.broadcasts import Audience
+
+    database = Database(tmp_path / "ntm.sqlite3")
+    database.call(_seed)
+    database.call(roles.bootstrap, frozenset({NATIONAL_ID}))
+    held = database.call(roles.Roles.load)
+    refusals = []
+    for scope in (NATIONAL, Scope("province", HCMC)):
+        try:
+            database.call(lambda db, s=scope: roles.grant(db, held, NATIONAL_ID, s, by=None))
+        except roles.RoleError as exc:
+            refusals.append(str(exc))
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    reminder, _ = database.call(
+        lambda db: broadcasts.create_broadcast(
+            db, "nhắc", Audience("all"), now, now + dt.timedelta(days=1), kind="reminder"
+        )
+    )
+    cancelled = database.call(broadcasts.cancel, reminder, now)
+    # Taken off the config, it loses the role: it was never turned into a stored one.
+    database.call(roles.bootstrap, frozenset())
+    left = database.call(roles.all_roles)
+    database.close()
+    assert len(refusals) == 2 and all("tệp cấu hình" in r for r in refusals)
+    assert cancelled is False
+    assert NATIONAL_ID not in [r.user_id for r in left]
