@@ -23,6 +23,7 @@ from bot import broadcasts, views
 from bot.broadcasts import Broadcast, Delivery
 from bot.clock import VIETNAM, utc_now
 from bot.db import Database
+from bot.loops import keep_running
 from bot.replies import Button, Reply, rows
 from bot.telegram_send import NO_PREVIEW, markup
 
@@ -64,15 +65,7 @@ class BroadcastWorker:
 
     async def run(self) -> None:
         """Forever: make the day's reminders, then send whatever broadcast is due."""
-        while True:
-            try:
-                if not await self.step():
-                    await asyncio.sleep(self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the worker must outlive any one bad broadcast or outage
-                log.exception("Broadcast worker step failed; retrying")
-                await asyncio.sleep(self.poll_seconds)
+        await keep_running(self.step, self.poll_seconds, "A broadcast step")
 
     async def step(self) -> bool:
         """Send one due broadcast to the end; False when nothing was due."""

@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot import outbox
 from bot.clock import utc_now
 from bot.db import Database
+from bot.loops import keep_running
 from bot.outbox import MAX_ATTEMPTS, Message
 from bot.telegram_send import send_replies
 
@@ -44,17 +45,12 @@ class OutboxWorker:
         self.housekeeping = housekeeping  # e.g. announcing long-open tickets again
 
     async def run(self) -> None:
-        while True:
-            try:
-                if self.housekeeping:
-                    await self.housekeeping()
-                if not await self.step():
-                    await asyncio.sleep(self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the worker must outlive any one bad message or outage
-                log.exception("Outbox worker step failed; retrying")
-                await asyncio.sleep(self.poll_seconds)
+        await keep_running(self._turn, self.poll_seconds, "An outbox step")
+
+    async def _turn(self) -> bool:
+        if self.housekeeping:
+            await self.housekeeping()
+        return await self.step()
 
     async def step(self) -> bool:
         """Send what is due; False when nothing was."""

@@ -32,6 +32,7 @@ from bot.assistant import Assistant
 from bot.broadcast_worker import BroadcastWorker
 from bot.config import Config
 from bot.flood import FloodGuard
+from bot.loops import keep_running
 from bot.outbox_worker import OutboxWorker
 from bot.replies import Reply, User
 from bot.telegram_bot import SafeBot
@@ -133,13 +134,13 @@ async def _keep_roles(app: Application) -> None:
     within a second, on a loop of their own that no slow send can hold up; the command
     menus follow (a call to Telegram only for a role that changed)."""
     assistant: Assistant = app.bot_data["assistant"]
-    while True:
-        await asyncio.sleep(ROLES_SECONDS)
-        try:
-            await assistant.db.run(assistant.roles.refresh)
-            await _sync_menus(app)
-        except Exception:  # the loop must outlive a locked database or an outage
-            log.exception("Could not refresh the roles; trying again")
+
+    async def turn() -> bool:
+        await assistant.db.run(assistant.roles.refresh)
+        await _sync_menus(app)
+        return False  # wait a second before looking again
+
+    await keep_running(turn, ROLES_SECONDS, "Refreshing the roles")
 
 
 async def _sync_menus(app: Application) -> None:
