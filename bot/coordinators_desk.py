@@ -84,7 +84,7 @@ class CoordinatorsDesk:
 
     async def button(self, value: str, user: User, _message: object = None) -> list[Reply]:
         verb, _, rest = value.partition(":")
-        person = button_number(rest)
+        person = button_number(rest, 16)  # a Telegram id, as resolve_person reads it
         if verb != "rm" or person is None or not self.roles.is_coordinator(user.id):
             return []
         return await self._revoke(person, user)
